@@ -1,0 +1,76 @@
+# eks-audit-watch — developer and CI entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN        := target/debug/eks-audit-watch
+PORT       ?= 9753
+EVENT      ?= events/mixed-batch.json
+STACK      ?= eks-audit-watch
+CLUSTER    ?= my-cluster
+REGION     ?= $(or $(AWS_REGION),eu-west-1)
+PIP        ?= python3 -m pip
+EVENT_SRCS := $(wildcard events/src/*.ndjson)
+
+.PHONY: help setup install demo build test lint events watch invoke deploy deploy-cargo clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+
+setup: install demo ## install everything, then scan the included sample locally
+
+install: ## Rust target + cargo-lambda (with Zig), moto server, cfn-lint, SAM translator
+	rustup target add aarch64-unknown-linux-gnu
+	$(PIP) install --quiet --disable-pip-version-check cargo-lambda 'moto[server]' cfn-lint aws-sam-translator
+	cargo build --all-targets
+
+demo: $(BIN) ## the main job on its local defaults: scan the sample batch, archive to ./local-archive
+	$(BIN) scan --archive-dir local-archive --stats local-archive/stats.json events/*.json; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 2 ] # the malformed sample is reported (exit 2) on purpose
+
+$(BIN): $(shell find src rules -type f 2>/dev/null) Cargo.toml
+	cargo build
+
+build: ## release arm64 Lambda zip: target/lambda/eks-audit-watch/bootstrap.zip
+	cargo lambda build --release --arm64 --output-format zip
+
+test: ## every test: unit, CLI, end-to-end (moto + cargo lambda watch), template, lint
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cfn-lint template.yaml
+	cargo test --all-targets
+
+lint: ## fmt, clippy -D warnings, cfn-lint
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cfn-lint template.yaml
+
+events: $(BIN) ## regenerate events/*.json (Lambda payloads) from events/src/*.ndjson
+	@for src in $(EVENT_SRCS); do \
+	  name=$$(basename $$src .ndjson); \
+	  [ "$$name" = control-message ] && continue; \
+	  $(BIN) pack $$src -o events/$$name.json && echo "events/$$name.json"; \
+	done
+	$(BIN) pack --control-message -o events/control-message.json && echo events/control-message.json
+
+watch: ## local Runtime API emulator on PORT (env from .env.local if present)
+	cargo lambda watch -A 127.0.0.1 -P $(PORT) $(if $(wildcard .env.local),--env-file .env.local)
+
+invoke: ## invoke the watched function: make invoke EVENT=events/aws-auth-change.json
+	cargo lambda invoke -A 127.0.0.1 -P $(PORT) --data-file $(EVENT) eks-audit-watch
+
+deploy: ## build and deploy with SAM (guided the first time): make deploy CLUSTER=prod-eu-1
+	sam build
+	sam deploy --guided --stack-name $(STACK) --region $(REGION) \
+	  --capabilities CAPABILITY_IAM --parameter-overrides ClusterName=$(CLUSTER)
+
+deploy-cargo: build ## deploy the function only, with cargo lambda (bucket/topic/role must exist)
+	@test -n "$(ARCHIVE_BUCKET)" || { echo "set ARCHIVE_BUCKET, ALERT_TOPIC_ARN and IAM_ROLE"; exit 2; }
+	@test -n "$(ALERT_TOPIC_ARN)" || { echo "set ALERT_TOPIC_ARN"; exit 2; }
+	@test -n "$(IAM_ROLE)" || { echo "set IAM_ROLE (the function's execution role ARN)"; exit 2; }
+	cargo lambda deploy --region $(REGION) --iam-role $(IAM_ROLE) --timeout 60 --memory 256 \
+	  --env-var ARCHIVE_BUCKET=$(ARCHIVE_BUCKET) --env-var ALERT_TOPIC_ARN=$(ALERT_TOPIC_ARN) \
+	  --env-var CLUSTER_NAME=$(CLUSTER) eks-audit-watch
+
+clean: ## remove build output and the local archive
+	cargo clean
+	rm -rf local-archive

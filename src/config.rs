@@ -1,0 +1,290 @@
+//! Environment → [`Config`], every value validated at cold start. A bad value fails
+//! with one line naming the variable and what it expected.
+
+use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
+use crate::pipeline::PipelineOptions;
+use crate::pipeline::decode::DEFAULT_MAX_INFLATED_BYTES;
+use crate::rules::RuleMatching;
+use crate::severity::Severity;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub archive_bucket: String,
+    pub alert_topic_arn: String,
+    pub min_alert_severity: Severity,
+    pub alert_sample_events: usize,
+    pub filter: FilterPattern,
+    pub pipeline: PipelineOptions,
+}
+
+/// Every variable the function reads, with its default, for the README and `--help`.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "ARCHIVE_BUCKET",
+        "(required)",
+        "S3 bucket for archive and quarantine objects",
+    ),
+    (
+        "ALERT_TOPIC_ARN",
+        "(required)",
+        "SNS topic ARN for alerts (`.fifo` topics get group and dedup ids)",
+    ),
+    ("ARCHIVE_PREFIX", "audit", "key prefix of archive objects"),
+    (
+        "QUARANTINE_PREFIX",
+        "quarantine",
+        "key prefix of undecodable payloads",
+    ),
+    (
+        "MIN_ALERT_SEVERITY",
+        "medium",
+        "info|low|medium|high|critical: lowest severity that alerts",
+    ),
+    ("ALERT_SAMPLE_EVENTS", "3", "events listed per alert (1-50)"),
+    (
+        "FILTER_PATTERN",
+        "the Lacework pattern",
+        "CloudWatch Logs JSON filter pattern; empty keeps everything",
+    ),
+    (
+        "CLUSTER_NAME",
+        "(none)",
+        "cluster name when the log group is not /aws/eks/<cluster>/cluster",
+    ),
+    (
+        "MAX_INFLATED_BYTES",
+        "67108864",
+        "bound on one payload's inflated size (1024-1073741824)",
+    ),
+    (
+        "ARCHIVE_GZIP_LEVEL",
+        "6",
+        "gzip level of archive objects (1-9)",
+    ),
+    (
+        "RULE_MATCHING",
+        "all",
+        "all: every matching rule fires; first: only the first (Falco's default)",
+    ),
+];
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// `lookup` returns a variable's value; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let archive_bucket = get("ARCHIVE_BUCKET").ok_or_else(|| {
+            bad(
+                "ARCHIVE_BUCKET",
+                "required: the S3 bucket name for the archive",
+            )
+        })?;
+        if !valid_bucket(&archive_bucket) {
+            return Err(bad(
+                "ARCHIVE_BUCKET",
+                format!("expected an S3 bucket name (3-63 of a-z 0-9 . -), got {archive_bucket:?}"),
+            ));
+        }
+        let alert_topic_arn = get("ALERT_TOPIC_ARN")
+            .ok_or_else(|| bad("ALERT_TOPIC_ARN", "required: the SNS topic ARN for alerts"))?;
+        let parts: Vec<&str> = alert_topic_arn.split(':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].is_empty() {
+            return Err(bad(
+                "ALERT_TOPIC_ARN",
+                format!(
+                    "expected arn:<partition>:sns:<region>:<account>:<topic>, got {alert_topic_arn:?}"
+                ),
+            ));
+        }
+        let min_alert_severity = match get("MIN_ALERT_SEVERITY") {
+            None => Severity::Medium,
+            Some(v) => Severity::parse(&v).ok_or_else(|| {
+                bad(
+                    "MIN_ALERT_SEVERITY",
+                    format!("expected info, low, medium, high or critical, got {v:?}"),
+                )
+            })?,
+        };
+        let alert_sample_events = number(&get, "ALERT_SAMPLE_EVENTS", 3, 1, 50)? as usize;
+        // FILTER_PATTERN set but empty means "keep everything", unlike other variables.
+        let pattern = match lookup("FILTER_PATTERN") {
+            None => LACEWORK_PATTERN.to_string(),
+            Some(p) => p,
+        };
+        let filter =
+            FilterPattern::parse(&pattern).map_err(|e| bad("FILTER_PATTERN", e.to_string()))?;
+        let archive_prefix = prefix(&get, "ARCHIVE_PREFIX", "audit")?;
+        let quarantine_prefix = prefix(&get, "QUARANTINE_PREFIX", "quarantine")?;
+        if archive_prefix == quarantine_prefix {
+            return Err(bad("QUARANTINE_PREFIX", "must differ from ARCHIVE_PREFIX"));
+        }
+        let max_inflated_bytes = number(
+            &get,
+            "MAX_INFLATED_BYTES",
+            DEFAULT_MAX_INFLATED_BYTES,
+            1024,
+            1 << 30,
+        )?;
+        let gzip_level = number(&get, "ARCHIVE_GZIP_LEVEL", 6, 1, 9)? as u32;
+        let rule_matching = match get("RULE_MATCHING").as_deref() {
+            None | Some("all") => RuleMatching::All,
+            Some("first") => RuleMatching::First,
+            Some(v) => {
+                return Err(bad(
+                    "RULE_MATCHING",
+                    format!("expected all or first, got {v:?}"),
+                ));
+            }
+        };
+        Ok(Config {
+            archive_bucket,
+            alert_topic_arn,
+            min_alert_severity,
+            alert_sample_events,
+            filter,
+            pipeline: PipelineOptions {
+                max_inflated_bytes,
+                default_cluster: get("CLUSTER_NAME"),
+                region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+                archive_prefix,
+                quarantine_prefix,
+                gzip_level,
+                rule_matching,
+            },
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(bad(
+                var,
+                format!("expected a whole number from {min} to {max}, got {v:?}"),
+            )),
+        },
+    }
+}
+
+fn prefix(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let v = get(var).unwrap_or_else(|| default.to_string());
+    let ok = !v.starts_with('/')
+        && !v.ends_with('/')
+        && !v.contains("//")
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=".contains(c));
+    if ok {
+        Ok(v)
+    } else {
+        Err(bad(
+            var,
+            format!(
+                "expected an S3 key prefix like \"audit\" or \"eks/audit\" (no leading or trailing /), got {v:?}"
+            ),
+        ))
+    }
+}
+
+fn valid_bucket(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut env: HashMap<String, String> = [
+            ("ARCHIVE_BUCKET", "audit-archive"),
+            (
+                "ALERT_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:111122223333:alerts",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            env.insert(k.to_string(), v.to_string());
+        }
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.min_alert_severity, Severity::Medium);
+        assert_eq!(c.filter.source(), LACEWORK_PATTERN);
+        assert_eq!(c.pipeline.archive_prefix, "audit");
+        assert_eq!(c.pipeline.max_inflated_bytes, 64 * 1024 * 1024);
+        assert_eq!(c.pipeline.rule_matching, RuleMatching::All);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("ARCHIVE_BUCKET", "Not_A_Bucket"),
+            ("ALERT_TOPIC_ARN", "alerts"),
+            ("MIN_ALERT_SEVERITY", "loud"),
+            ("ALERT_SAMPLE_EVENTS", "0"),
+            ("FILTER_PATTERN", "{ $.stage = }"),
+            ("ARCHIVE_PREFIX", "/audit/"),
+            ("MAX_INFLATED_BYTES", "lots"),
+            ("ARCHIVE_GZIP_LEVEL", "11"),
+            ("RULE_MATCHING", "some"),
+        ];
+        for (var, value) in cases {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, *var);
+            let line = err.to_string();
+            assert!(line.starts_with(var) && !line.contains('\n'), "{line}");
+        }
+        let missing = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(missing.var, "ARCHIVE_BUCKET");
+    }
+
+    #[test]
+    fn empty_filter_pattern_keeps_everything() {
+        let c = with(&[("FILTER_PATTERN", "")]).unwrap();
+        assert!(c.filter.matches_everything());
+    }
+}

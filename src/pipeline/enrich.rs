@@ -1,0 +1,541 @@
+//! Stage 4: what an on-call engineer needs next to the raw event, under one reserved
+//! top-level key ([`ENRICHMENT_KEY`]) so the audit event's own fields stay where Logs
+//! Insights and Athena users expect them.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::decode::{LogEvent, LogsData};
+use super::event::AuditEvent;
+use crate::severity::Severity;
+use crate::timefmt;
+
+/// The reserved top-level key of archived events. No audit-event field has this name.
+pub const ENRICHMENT_KEY: &str = "eaw";
+
+/// Facts shared by every event of one batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchContext {
+    pub cluster: String,
+    pub account: String,
+    pub region: String,
+    pub log_group: String,
+    pub log_stream: String,
+}
+
+impl BatchContext {
+    /// The cluster comes from `/aws/eks/<cluster>/cluster`, else the configured name.
+    pub fn new(data: &LogsData, default_cluster: Option<&str>, region: Option<&str>) -> Self {
+        let cluster = cluster_from_log_group(&data.log_group)
+            .map(str::to_string)
+            .or_else(|| default_cluster.map(str::to_string))
+            .unwrap_or_else(|| "unknown".to_string());
+        BatchContext {
+            cluster,
+            account: data.owner.clone(),
+            region: region.unwrap_or_default().to_string(),
+            log_group: data.log_group.clone(),
+            log_stream: data.log_stream.clone(),
+        }
+    }
+}
+
+pub fn cluster_from_log_group(group: &str) -> Option<&str> {
+    let rest = group.strip_prefix("/aws/eks/")?;
+    let cluster = rest.strip_suffix("/cluster")?;
+    (!cluster.is_empty() && !cluster.contains('/')).then_some(cluster)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityKind {
+    IamRole,
+    Sso,
+    IamUser,
+    Node,
+    ServiceAccount,
+    Anonymous,
+    EksInternal,
+    Other,
+}
+
+impl IdentityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::IamRole => "iam-role",
+            IdentityKind::Sso => "sso",
+            IdentityKind::IamUser => "iam-user",
+            IdentityKind::Node => "node",
+            IdentityKind::ServiceAccount => "service-account",
+            IdentityKind::Anonymous => "anonymous",
+            IdentityKind::EksInternal => "eks-internal",
+            IdentityKind::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+/// Control-plane identities that are not `eks:*` but are EKS's own.
+const CONTROL_PLANE_USERS: &[&str] = &[
+    "system:kube-controller-manager",
+    "system:kube-scheduler",
+    "system:apiserver",
+    "kube-apiserver-kubelet-client",
+    "system:kube-proxy",
+];
+
+pub fn identity(event: &Value) -> Identity {
+    let user = event.get("user");
+    let username = user
+        .and_then(|u| u.get("username"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let extra = |k: &str| -> Option<String> {
+        user?
+            .get("extra")?
+            .get(k)?
+            .get(0)?
+            .as_str()
+            .map(str::to_string)
+    };
+    let groups: Vec<&str> = user
+        .and_then(|u| u.get("groups"))
+        .and_then(Value::as_array)
+        .map(|g| g.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let arn = extra("arn").or_else(|| username.starts_with("arn:").then(|| username.clone()));
+    let canonical_arn = extra("canonicalArn");
+    // aws-iam-authenticator:<account>:<principal id>
+    let uid = user
+        .and_then(|u| u.get("uid"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let account_id = uid
+        .strip_prefix("aws-iam-authenticator:")
+        .and_then(|r| r.split(':').next())
+        .map(str::to_string)
+        .or_else(|| {
+            arn.as_deref()
+                .and_then(|a| a.split(':').nth(4))
+                .map(str::to_string)
+        })
+        .filter(|a| !a.is_empty());
+
+    let kind = if username == "system:anonymous" || groups.contains(&"system:unauthenticated") {
+        IdentityKind::Anonymous
+    } else if username.starts_with("system:node:") {
+        IdentityKind::Node
+    } else if username.starts_with("system:serviceaccount:") {
+        IdentityKind::ServiceAccount
+    } else if username.starts_with("eks:") || CONTROL_PLANE_USERS.contains(&username.as_str()) {
+        IdentityKind::EksInternal
+    } else if let Some(a) = arn.as_deref() {
+        arn_kind(a, canonical_arn.as_deref())
+    } else {
+        IdentityKind::Other
+    };
+    Identity {
+        kind,
+        username,
+        arn,
+        canonical_arn,
+        session_name: extra("sessionName"),
+        access_key_id: extra("accessKeyId"),
+        principal_id: extra("principalId"),
+        account_id,
+    }
+}
+
+fn arn_kind(arn: &str, canonical: Option<&str>) -> IdentityKind {
+    let sso =
+        |a: &str| a.contains("/AWSReservedSSO_") || a.contains("/aws-reserved/sso.amazonaws.com/");
+    if sso(arn) || canonical.is_some_and(sso) {
+        IdentityKind::Sso
+    } else if arn.contains(":assumed-role/") || arn.contains(":role/") {
+        IdentityKind::IamRole
+    } else if arn.contains(":user/") || arn.ends_with(":root") {
+        IdentityKind::IamUser
+    } else {
+        IdentityKind::Other
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpClass {
+    Loopback,
+    Private,
+    Public,
+    Unknown,
+}
+
+impl IpClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpClass::Loopback => "loopback",
+            IpClass::Private => "private",
+            IpClass::Public => "public",
+            IpClass::Unknown => "unknown",
+        }
+    }
+}
+
+pub fn classify_ip(ip: &str) -> IpClass {
+    match ip.parse::<IpAddr>() {
+        Err(_) => IpClass::Unknown,
+        Ok(ip) if ip.is_loopback() => IpClass::Loopback,
+        Ok(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            // RFC 1918, link-local, and 100.64/10 (EKS secondary CIDRs for pods).
+            if v4.is_private() || v4.is_link_local() || (o[0] == 100 && (o[1] & 0xc0) == 64) {
+                IpClass::Private
+            } else {
+                IpClass::Public
+            }
+        }
+        Ok(IpAddr::V6(v6)) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return classify_ip(&v4.to_string());
+            }
+            let s = v6.segments()[0];
+            if (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80 {
+                IpClass::Private
+            } else {
+                IpClass::Public
+            }
+        }
+    }
+}
+
+/// The decoded `kubectl exec`/`attach` request: the command lives only in the URL query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecInfo {
+    pub command: Vec<String>,
+    /// The command as a shell would show it (arguments with spaces quoted).
+    pub command_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    pub tty: bool,
+    pub stdin: bool,
+}
+
+pub fn exec_info(event: &AuditEvent) -> Option<ExecInfo> {
+    if event.resource() != "pods" || !matches!(event.subresource(), "exec" | "attach") {
+        return None;
+    }
+    let query = event
+        .request_uri()
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or("");
+    let mut info = ExecInfo {
+        command: Vec::new(),
+        command_line: String::new(),
+        container: None,
+        tty: false,
+        stdin: false,
+    };
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "command" => info.command.push(v.into_owned()),
+            "container" => info.container = Some(v.into_owned()),
+            "tty" => info.tty = v == "true" || v == "1",
+            "stdin" => info.stdin = v == "true" || v == "1",
+            _ => {}
+        }
+    }
+    info.command_line = info
+        .command
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(info)
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// A detection that fired on this event, as recorded in the archive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DetectionRef {
+    pub id: String,
+    pub rule: String,
+    pub severity: Severity,
+}
+
+/// Everything the pipeline adds to an event, serialised under [`ENRICHMENT_KEY`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrichment {
+    pub cluster: String,
+    pub account: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    pub log_group: String,
+    pub log_stream: String,
+    pub cw_event_id: String,
+    pub cw_timestamp: i64,
+    pub cw_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip_class: Option<IpClass>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detections: Vec<DetectionRef>,
+    /// Set only on a message that could not be parsed (kept raw beside it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
+}
+
+/// The batch and CloudWatch facts, for an event that may not have parsed.
+pub fn base(ctx: &BatchContext, log: &LogEvent) -> Enrichment {
+    Enrichment {
+        cluster: ctx.cluster.clone(),
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        log_group: ctx.log_group.clone(),
+        log_stream: ctx.log_stream.clone(),
+        cw_event_id: log.id.clone(),
+        cw_timestamp: log.timestamp,
+        cw_time: timefmt::rfc3339_from_epoch_ms(log.timestamp),
+        identity: None,
+        decision: None,
+        reason: None,
+        latency_ms: None,
+        source_ip: None,
+        source_ip_class: None,
+        exec: None,
+        redacted: Vec::new(),
+        detections: Vec::new(),
+        parse_error: None,
+    }
+}
+
+pub fn enrich(event: &AuditEvent, ctx: &BatchContext, log: &LogEvent) -> Enrichment {
+    let json = &event.json;
+    let annotation = |k: &str| {
+        json.get("annotations")
+            .and_then(|a| a.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let latency_ms = match (
+        timefmt::parse_rfc3339_micros(event.str_at("/requestReceivedTimestamp")),
+        timefmt::parse_rfc3339_micros(event.str_at("/stageTimestamp")),
+    ) {
+        (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1000.0),
+        _ => None,
+    };
+    // The last entry is the address the API server saw; earlier ones come from
+    // X-Forwarded-For and can be forged by the client.
+    let source_ip = json
+        .get("sourceIPs")
+        .and_then(Value::as_array)
+        .and_then(|ips| ips.last())
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Enrichment {
+        identity: Some(identity(json)),
+        decision: annotation("authorization.k8s.io/decision"),
+        reason: annotation("authorization.k8s.io/reason"),
+        latency_ms,
+        source_ip_class: source_ip.as_deref().map(classify_ip),
+        source_ip,
+        exec: exec_info(event),
+        ..base(ctx, log)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(v: Value) -> AuditEvent {
+        AuditEvent { json: v }
+    }
+
+    #[test]
+    fn cluster_from_the_log_group_else_configured() {
+        assert_eq!(
+            cluster_from_log_group("/aws/eks/prod-eu-1/cluster"),
+            Some("prod-eu-1")
+        );
+        assert_eq!(cluster_from_log_group("/aws/lambda/x"), None);
+        let data = LogsData {
+            log_group: "/custom/group".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            BatchContext::new(&data, Some("fallback"), None).cluster,
+            "fallback"
+        );
+        assert_eq!(BatchContext::new(&data, None, None).cluster, "unknown");
+    }
+
+    #[test]
+    fn identity_kinds() {
+        let kind = |user: Value| identity(&json!({ "user": user })).kind;
+        let iam = json!({"username": "kubernetes-admin", "uid": "aws-iam-authenticator:111122223333:AROAX",
+            "extra": {"arn": ["arn:aws:sts::111122223333:assumed-role/Admin/alice"],
+                      "canonicalArn": ["arn:aws:iam::111122223333:role/Admin"],
+                      "sessionName": ["alice"], "accessKeyId": ["ASIAX"], "principalId": ["AROAX"]}});
+        let full = identity(&json!({ "user": iam.clone() }));
+        assert_eq!(full.kind, IdentityKind::IamRole);
+        assert_eq!(
+            full.canonical_arn.as_deref(),
+            Some("arn:aws:iam::111122223333:role/Admin")
+        );
+        assert_eq!(full.session_name.as_deref(), Some("alice"));
+        assert_eq!(full.account_id.as_deref(), Some("111122223333"));
+        assert_eq!(full.principal_id.as_deref(), Some("AROAX"));
+        assert_eq!(
+            kind(json!({"username": "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_abc/bob"})),
+            IdentityKind::Sso
+        );
+        assert_eq!(
+            kind(json!({"username": "arn:aws:iam::1:user/carol"})),
+            IdentityKind::IamUser
+        );
+        assert_eq!(
+            kind(json!({"username": "system:node:ip-10-0-1-2.ec2.internal"})),
+            IdentityKind::Node
+        );
+        assert_eq!(
+            kind(json!({"username": "system:serviceaccount:default:app"})),
+            IdentityKind::ServiceAccount
+        );
+        assert_eq!(
+            kind(json!({"username": "system:anonymous"})),
+            IdentityKind::Anonymous
+        );
+        assert_eq!(
+            kind(json!({"username": "x", "groups": ["system:unauthenticated"]})),
+            IdentityKind::Anonymous
+        );
+        assert_eq!(
+            kind(json!({"username": "eks:addon-manager"})),
+            IdentityKind::EksInternal
+        );
+        assert_eq!(
+            kind(json!({"username": "system:kube-controller-manager"})),
+            IdentityKind::EksInternal
+        );
+        assert_eq!(kind(json!({"username": "bob"})), IdentityKind::Other);
+    }
+
+    #[test]
+    fn ip_classes() {
+        assert_eq!(classify_ip("127.0.0.1"), IpClass::Loopback);
+        assert_eq!(classify_ip("::1"), IpClass::Loopback);
+        assert_eq!(classify_ip("10.0.1.2"), IpClass::Private);
+        assert_eq!(classify_ip("172.31.0.9"), IpClass::Private);
+        assert_eq!(classify_ip("100.64.3.4"), IpClass::Private);
+        assert_eq!(classify_ip("fd00::1"), IpClass::Private);
+        assert_eq!(classify_ip("203.0.113.10"), IpClass::Public);
+        assert_eq!(classify_ip("2600:1f18::1"), IpClass::Public);
+        assert_eq!(classify_ip("::ffff:10.1.2.3"), IpClass::Private);
+        assert_eq!(classify_ip("not-an-ip"), IpClass::Unknown);
+    }
+
+    #[test]
+    fn exec_command_is_decoded_from_the_query() {
+        let e = ev(json!({
+            "requestURI": "/api/v1/namespaces/kube-system/pods/coredns-1/exec?command=sh&command=-c&command=cat%20%2Fvar%2Frun%2Fsecrets%2Fkubernetes.io%2Fserviceaccount%2Ftoken&container=coredns&stdin=true&stdout=true&tty=true",
+            "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "kube-system"}
+        }));
+        let x = exec_info(&e).unwrap();
+        assert_eq!(
+            x.command,
+            [
+                "sh",
+                "-c",
+                "cat /var/run/secrets/kubernetes.io/serviceaccount/token"
+            ]
+        );
+        assert_eq!(
+            x.command_line,
+            "sh -c 'cat /var/run/secrets/kubernetes.io/serviceaccount/token'"
+        );
+        assert_eq!(x.container.as_deref(), Some("coredns"));
+        assert!(x.tty && x.stdin);
+        let logs = ev(
+            json!({"requestURI": "/api/v1/namespaces/a/pods/b/log", "objectRef": {"resource": "pods", "subresource": "log"}}),
+        );
+        assert!(exec_info(&logs).is_none());
+    }
+
+    #[test]
+    fn enrich_fills_decision_latency_and_source() {
+        let e = ev(json!({
+            "user": {"username": "alice"},
+            "sourceIPs": ["198.51.100.1", "10.0.0.5"],
+            "requestReceivedTimestamp": "2026-11-24T10:15:30.100000Z",
+            "stageTimestamp": "2026-11-24T10:15:30.112500Z",
+            "annotations": {"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": "RBAC: allowed"}
+        }));
+        let ctx = BatchContext {
+            cluster: "c".into(),
+            ..Default::default()
+        };
+        let log = LogEvent {
+            id: "id1".into(),
+            timestamp: 1_795_515_330_123,
+            message: String::new(),
+        };
+        let en = enrich(&e, &ctx, &log);
+        assert_eq!(en.decision.as_deref(), Some("allow"));
+        assert_eq!(en.latency_ms, Some(12.5));
+        assert_eq!(en.source_ip.as_deref(), Some("10.0.0.5"));
+        assert_eq!(en.source_ip_class, Some(IpClass::Private));
+        assert_eq!(en.cw_time, "2026-11-24T10:15:30.123Z");
+        let v = serde_json::to_value(&en).unwrap();
+        assert_eq!(v["identity"]["kind"], "other");
+        assert_eq!(v["sourceIpClass"], "private");
+        assert!(v.get("parseError").is_none());
+    }
+}

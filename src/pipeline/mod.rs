@@ -1,0 +1,303 @@
+//! The pipeline: decode → parse → filter → redact → enrich → detect → archive record.
+//!
+//! Everything here is pure: it takes bytes and configuration and returns what should be
+//! written where ([`BatchOutcome`]). The Lambda handler and the CLI own the I/O.
+
+pub mod decode;
+pub mod detect;
+pub mod enrich;
+pub mod event;
+pub mod redact;
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::archive::{ArchiveKey, NdjsonGzWriter};
+use crate::filter_pattern::FilterPattern;
+use crate::rules::{RuleMatching, RuleSet};
+use crate::severity::Severity;
+use crate::timefmt::UtcHour;
+use decode::{Decoded, LogsData, QuarantineReason};
+use detect::Finding;
+use enrich::{BatchContext, ENRICHMENT_KEY};
+use event::AuditEvent;
+
+/// Options shared by the Lambda and the CLI.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub max_inflated_bytes: u64,
+    /// Used when the log group is not `/aws/eks/<cluster>/cluster`.
+    pub default_cluster: Option<String>,
+    pub region: Option<String>,
+    pub archive_prefix: String,
+    pub quarantine_prefix: String,
+    pub gzip_level: u32,
+    pub rule_matching: RuleMatching,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            max_inflated_bytes: decode::DEFAULT_MAX_INFLATED_BYTES,
+            default_cluster: None,
+            region: None,
+            archive_prefix: "audit".into(),
+            quarantine_prefix: "quarantine".into(),
+            gzip_level: 6,
+            rule_matching: RuleMatching::All,
+        }
+    }
+}
+
+/// What happened to the log events of one or more batches. Every received event is
+/// exactly one of kept, filtered, duplicate or unparseable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counters {
+    pub payloads: u64,
+    pub control_messages: u64,
+    pub quarantined_payloads: u64,
+    /// Log events received in decodable DATA_MESSAGE payloads.
+    pub received: u64,
+    /// Parsed, passed the filter pattern, archived.
+    pub kept: u64,
+    /// Dropped on purpose by the filter pattern.
+    pub filtered: u64,
+    /// Same `auditID` + `stage` seen earlier in the batch.
+    pub duplicates: u64,
+    /// Not a parsable audit event: archived raw (redacted) with the parse error.
+    pub unparseable: u64,
+    pub redacted_values: u64,
+    pub findings: BTreeMap<Severity, u64>,
+    pub alerts_sent: u64,
+    pub archive_objects: u64,
+    pub archive_raw_bytes: u64,
+    pub archive_compressed_bytes: u64,
+}
+
+impl Counters {
+    pub fn add(&mut self, o: &Counters) {
+        self.payloads += o.payloads;
+        self.control_messages += o.control_messages;
+        self.quarantined_payloads += o.quarantined_payloads;
+        self.received += o.received;
+        self.kept += o.kept;
+        self.filtered += o.filtered;
+        self.duplicates += o.duplicates;
+        self.unparseable += o.unparseable;
+        self.redacted_values += o.redacted_values;
+        for (s, n) in &o.findings {
+            *self.findings.entry(*s).or_default() += n;
+        }
+        self.alerts_sent += o.alerts_sent;
+        self.archive_objects += o.archive_objects;
+        self.archive_raw_bytes += o.archive_raw_bytes;
+        self.archive_compressed_bytes += o.archive_compressed_bytes;
+    }
+
+    /// Every received event is accounted for.
+    pub fn balanced(&self) -> bool {
+        self.received == self.kept + self.filtered + self.duplicates + self.unparseable
+    }
+}
+
+/// One gzip NDJSON object to write.
+#[derive(Debug, Clone)]
+pub struct ArchiveObject {
+    pub key: ArchiveKey,
+    pub body: Vec<u8>,
+    pub records: usize,
+}
+
+/// A payload that could not be decoded, kept whole with its reason.
+#[derive(Debug, Clone)]
+pub struct QuarantineObject {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub reason: QuarantineReason,
+}
+
+/// An event that was kept although it could not be parsed (position in the batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unparseable {
+    pub index: usize,
+    pub cw_event_id: String,
+    pub error: String,
+}
+
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub counters: Counters,
+    pub context: Option<BatchContext>,
+    pub archive: Option<ArchiveObject>,
+    pub quarantine: Option<QuarantineObject>,
+    pub findings: Vec<Finding>,
+    pub unparseable: Vec<Unparseable>,
+}
+
+pub struct Pipeline {
+    pub filter: FilterPattern,
+    pub rules: RuleSet,
+    pub options: PipelineOptions,
+}
+
+impl Pipeline {
+    pub fn new(filter: FilterPattern, rules: RuleSet, options: PipelineOptions) -> Self {
+        Pipeline {
+            filter,
+            rules,
+            options,
+        }
+    }
+
+    /// A Lambda payload (`{"awslogs":…}`). `raw` is the payload as received (quarantined
+    /// verbatim if it cannot be decoded); `now_ms` dates the quarantine object.
+    pub fn process_payload(&self, payload: &Value, raw: &[u8], now_ms: i64) -> BatchOutcome {
+        match decode::decode_payload(payload, self.options.max_inflated_bytes) {
+            Ok(decoded) => self.process_decoded(decoded),
+            Err(reason) => self.quarantine(raw, reason, now_ms),
+        }
+    }
+
+    pub fn process_decoded(&self, decoded: Decoded) -> BatchOutcome {
+        match decoded {
+            Decoded::Control => BatchOutcome {
+                counters: Counters {
+                    payloads: 1,
+                    control_messages: 1,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            Decoded::Data(data) => self.process_logs(&data),
+        }
+    }
+
+    pub fn quarantine(&self, raw: &[u8], reason: QuarantineReason, now_ms: i64) -> BatchOutcome {
+        let digest = Sha256::digest(raw);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let key = format!(
+            "{}/dt={}/{}-{}.json",
+            self.options.quarantine_prefix.trim_matches('/'),
+            UtcHour::from_epoch_ms(now_ms).date(),
+            reason.code(),
+            &hex[..32]
+        );
+        let body = serde_json::json!({
+            "reason": reason.code(),
+            "error": reason.to_string(),
+            "quarantinedAt": crate::timefmt::rfc3339_from_epoch_ms(now_ms),
+            "payloadSha256": hex,
+            "payloadBytes": raw.len(),
+            "payload": String::from_utf8_lossy(raw),
+        });
+        BatchOutcome {
+            counters: Counters {
+                payloads: 1,
+                quarantined_payloads: 1,
+                ..Default::default()
+            },
+            quarantine: Some(QuarantineObject {
+                key,
+                body: serde_json::to_vec_pretty(&body).expect("json"),
+                reason,
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A decoded DATA_MESSAGE batch.
+    pub fn process_logs(&self, data: &LogsData) -> BatchOutcome {
+        let ctx = BatchContext::new(
+            data,
+            self.options.default_cluster.as_deref(),
+            self.options.region.as_deref(),
+        );
+        let mut out = BatchOutcome {
+            counters: Counters {
+                payloads: 1,
+                received: data.log_events.len() as u64,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut writer = NdjsonGzWriter::new(self.options.gzip_level);
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for (index, log) in data.log_events.iter().enumerate() {
+            let mut event = match AuditEvent::parse(&log.message) {
+                Ok(e) => e,
+                Err(err) => {
+                    // Never dropped: archived raw (redacted) with the reason.
+                    let (text, n) = redact::redact_text(&log.message);
+                    let mut en = enrich::base(&ctx, log);
+                    en.parse_error = Some(err.to_string());
+                    let record = serde_json::json!({ ENRICHMENT_KEY: en, "rawMessage": text });
+                    writer.push(&record).expect("in-memory write");
+                    out.counters.unparseable += 1;
+                    out.counters.redacted_values += n as u64;
+                    out.unparseable.push(Unparseable {
+                        index,
+                        cw_event_id: log.id.clone(),
+                        error: err.to_string(),
+                    });
+                    continue;
+                }
+            };
+            if let Some(key) = event.dedup_key()
+                && !seen.insert(key)
+            {
+                out.counters.duplicates += 1;
+                continue;
+            }
+            if !self.filter.matches(&event.json) {
+                out.counters.filtered += 1;
+                continue;
+            }
+            let redacted = redact::redact_event(&mut event.json);
+            let mut en = enrich::enrich(&event, &ctx, log);
+            out.counters.redacted_values += redacted.len() as u64;
+            en.redacted = redacted;
+            let mut en_json = serde_json::to_value(&en).expect("enrichment serialises");
+            let findings = detect::detect(
+                &self.rules,
+                self.options.rule_matching,
+                &event,
+                &en,
+                &en_json,
+            );
+            if !findings.is_empty() {
+                en_json["detections"] =
+                    serde_json::to_value(detect::detection_refs(&findings)).expect("json");
+            }
+            for f in &findings {
+                *out.counters.findings.entry(f.severity).or_default() += 1;
+            }
+            out.findings.extend(findings);
+            if let Value::Object(map) = &mut event.json {
+                map.insert(ENRICHMENT_KEY.to_string(), en_json);
+            }
+            writer.push(&event.json).expect("in-memory write");
+            out.counters.kept += 1;
+        }
+        if writer.records() > 0 {
+            let first = &data.log_events[0];
+            let key = ArchiveKey::for_batch(
+                &self.options.archive_prefix,
+                &ctx.cluster,
+                first.timestamp,
+                &ctx.log_stream,
+                &first.id,
+            );
+            let records = writer.records();
+            out.counters.archive_raw_bytes = writer.raw_bytes();
+            let body = writer.finish().expect("in-memory gzip");
+            out.counters.archive_objects = 1;
+            out.counters.archive_compressed_bytes = body.len() as u64;
+            out.archive = Some(ArchiveObject { key, body, records });
+        }
+        out.context = Some(ctx);
+        out
+    }
+}

@@ -1,0 +1,471 @@
+//! Stage 5: secret material out before anything is archived, logged or alerted.
+//!
+//! Values are replaced by a marker carrying a short hash of the value, so an
+//! investigator can tell that a secret changed (or that two events carry the same
+//! token) without ever seeing it. Keys are kept: which secret keys a request set is
+//! itself useful evidence.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// `<redacted sha256:1a2b3c4d5e6f>`: the first 12 hex digits of a domain-separated
+/// SHA-256 of the value (enough to correlate, far too short to be looked up).
+pub fn marker(value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"eks-audit-watch/redact\0");
+    h.update(value.as_bytes());
+    let d = h.finalize();
+    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("<redacted sha256:{hex}>")
+}
+
+fn is_marker(s: &str) -> bool {
+    s.starts_with("<redacted sha256:")
+}
+
+/// Redacts an audit event in place; returns the dotted paths that were redacted.
+pub fn redact_event(event: &mut Value) -> Vec<String> {
+    let mut paths = Vec::new();
+    let resource = event
+        .pointer("/objectRef/resource")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let subresource = event
+        .pointer("/objectRef/subresource")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    for key in ["requestObject", "responseObject"] {
+        if let Some(obj) = event.get_mut(key) {
+            redact_object(obj, key, &resource, &subresource, &mut paths);
+        }
+    }
+    // Anything else that looks like a credential, wherever it sits (a bearer token in
+    // an annotation, a JWT in a custom resource, a token in a URI query).
+    sweep_credentials(event, &mut String::new(), &mut paths);
+    paths
+}
+
+fn redact_object(obj: &mut Value, path: &str, resource: &str, sub: &str, paths: &mut Vec<String>) {
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let is_secret =
+        kind == "Secret" || (resource == "secrets" && sub.is_empty() && kind.is_empty());
+    if is_secret {
+        redact_secret(obj, path, paths);
+    }
+    if (kind == "SecretList" || resource == "secrets")
+        && let Some(items) = obj.get_mut("items").and_then(Value::as_array_mut)
+    {
+        for (i, item) in items.iter_mut().enumerate() {
+            redact_secret(item, &format!("{path}.items[{i}]"), paths);
+        }
+    }
+    if kind == "TokenReview" || (resource == "tokenreviews" && kind.is_empty()) {
+        redact_string_at(obj, &["spec", "token"], path, paths);
+    }
+    if kind == "TokenRequest" || (resource == "serviceaccounts" && sub == "token") {
+        redact_string_at(obj, &["status", "token"], path, paths);
+    }
+    // A last-applied annotation of any object may embed a Secret (or a patch of one).
+    redact_last_applied(obj, path, paths);
+}
+
+fn redact_secret(obj: &mut Value, path: &str, paths: &mut Vec<String>) {
+    for field in ["data", "stringData"] {
+        if let Some(map) = obj.get_mut(field).and_then(Value::as_object_mut) {
+            redact_map_values(map, &format!("{path}.{field}"), paths);
+        }
+    }
+    redact_last_applied(obj, path, paths);
+}
+
+fn redact_map_values(map: &mut Map<String, Value>, path: &str, paths: &mut Vec<String>) {
+    for (k, v) in map.iter_mut() {
+        let text = match &*v {
+            Value::Null => continue,
+            Value::String(s) if is_marker(s) => continue,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        *v = Value::String(marker(&text));
+        paths.push(format!("{path}.{k}"));
+    }
+}
+
+fn redact_string_at(obj: &mut Value, keys: &[&str], path: &str, paths: &mut Vec<String>) {
+    let mut cur = obj;
+    for k in keys {
+        match cur.get_mut(*k) {
+            Some(next) => cur = next,
+            None => return,
+        }
+    }
+    if let Value::String(s) = cur
+        && !is_marker(s)
+        && !s.is_empty()
+    {
+        *s = marker(s);
+        paths.push(format!("{path}.{}", keys.join(".")));
+    }
+}
+
+fn redact_last_applied(obj: &mut Value, path: &str, paths: &mut Vec<String>) {
+    let Some(annotation) = obj
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+        .and_then(|a| a.get_mut(LAST_APPLIED))
+    else {
+        return;
+    };
+    let Some(text) = annotation.as_str() else {
+        return;
+    };
+    if is_marker(text) || !(text.contains("\"data\"") || text.contains("\"stringData\"")) {
+        return;
+    }
+    let p = format!("{path}.metadata.annotations.{LAST_APPLIED}");
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut inner) if inner.get("kind").and_then(Value::as_str) == Some("Secret") => {
+            let before = paths.len();
+            redact_secret(&mut inner, &p, paths);
+            if paths.len() > before {
+                *annotation = Value::String(inner.to_string());
+            }
+        }
+        Ok(_) => {}
+        // Unparseable but mentions data: do not guess, hide all of it.
+        Err(_) => {
+            *annotation = Value::String(marker(text));
+            paths.push(p);
+        }
+    }
+}
+
+/// True for `Bearer …` and for strings shaped like a JWT (`eyJ….….…`).
+fn looks_like_credential(s: &str) -> bool {
+    if is_marker(s) {
+        return false;
+    }
+    if let Some(rest) = s
+        .strip_prefix("Bearer ")
+        .or_else(|| s.strip_prefix("bearer "))
+    {
+        return !rest.trim().is_empty();
+    }
+    is_jwt(s)
+}
+
+fn is_jwt(s: &str) -> bool {
+    s.len() >= 30
+        && s.starts_with("eyJ")
+        && s.matches('.').count() == 2
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+}
+
+fn sweep_credentials(v: &mut Value, path: &mut String, paths: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            if looks_like_credential(s) {
+                *s = marker(s);
+                paths.push(path.clone());
+            } else if s.contains("eyJ") || s.contains("Bearer") || s.contains("token=") {
+                let (text, n) = redact_text(s);
+                if n > 0 {
+                    *s = text;
+                    paths.push(path.clone());
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                sweep_credentials(item, path, paths);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                sweep_credentials(item, path, paths);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Best-effort redaction of text that is not valid JSON (a truncated message, a URI):
+/// values of `"token"`, JWT-shaped runs, `Bearer` tokens, `token=` query values and —
+/// when the text is about Secrets — the `"data"`/`"stringData"` members. Returns the
+/// text and how many values were replaced.
+pub fn redact_text(text: &str) -> (String, usize) {
+    let mut out = text.to_string();
+    let mut count = 0;
+    let secretish = text.contains("\"secrets\"") || text.contains("\"kind\":\"Secret\"");
+    let mut keys = vec!["\"token\"", "\"access_token\"", "\"id_token\""];
+    if secretish {
+        keys.extend(["\"data\"", "\"stringData\""]);
+    }
+    for key in keys {
+        count += redact_json_members(&mut out, key);
+    }
+    count += redact_runs(&mut out);
+    (out, count)
+}
+
+/// Replaces the value after each `"key":` (a string or a balanced object, possibly cut
+/// off by truncation) with a marker string.
+fn redact_json_members(text: &mut String, key: &str) -> usize {
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(rel) = text[from..].find(key) {
+        let key_end = from + rel + key.len();
+        let b = text.as_bytes();
+        let mut i = key_end;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= b.len() || b[i] != b':' {
+            from = key_end;
+            continue;
+        }
+        i += 1;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        let end = match b.get(i) {
+            Some(b'"') => skip_string(b, i),
+            Some(b'{') => skip_object(b, i),
+            _ => {
+                from = key_end;
+                continue;
+            }
+        };
+        let value = &text[start..end];
+        if value.contains("<redacted sha256:") && !value.starts_with('{') {
+            from = end;
+            continue;
+        }
+        let replacement = format!("\"{}\"", marker(value));
+        text.replace_range(start..end, &replacement);
+        from = start + replacement.len();
+        count += 1;
+    }
+    count
+}
+
+/// End (exclusive) of the JSON string starting at `i`, or the end of the text.
+fn skip_string(b: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+fn skip_object(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i = skip_string(b, i);
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// JWT-shaped runs, `Bearer <x>` and `token=<x>` anywhere in free text.
+fn redact_runs(text: &mut String) -> usize {
+    let mut count = 0;
+    let token_char =
+        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'=' | b'%');
+    // `Bearer%20`/`Bearer+`: the same header inside a URL-encoded exec command.
+    for opener in ["eyJ", "Bearer ", "Bearer%20", "Bearer+", "token="] {
+        let mut from = 0;
+        while let Some(rel) = text[from..].find(opener) {
+            let at = from + rel;
+            let start = if opener == "eyJ" {
+                at
+            } else {
+                at + opener.len()
+            };
+            let b = text.as_bytes();
+            let mut end = start;
+            while end < b.len() && token_char(b[end]) {
+                end += 1;
+            }
+            let value = &text[start..end];
+            let worth = if opener == "eyJ" {
+                is_jwt(value) || value.len() >= 100
+            } else {
+                value.len() >= 8
+            };
+            if worth {
+                let m = marker(value);
+                text.replace_range(start..end, &m);
+                from = start + m.len();
+                count += 1;
+            } else {
+                from = at + opener.len();
+            }
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkFCQyJ9.eyJpc3MiOiJrdWJlcm5ldGVzIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+
+    fn all_text(v: &Value) -> String {
+        v.to_string()
+    }
+
+    #[test]
+    fn secret_data_string_data_and_last_applied_are_redacted() {
+        let last_applied = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "payments"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"user": "admin-user"}})
+        .to_string();
+        let mut ev = json!({
+            "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db"},
+            "requestObject": {"kind": "Secret", "apiVersion": "v1",
+                "metadata": {"name": "db", "annotations": {LAST_APPLIED: last_applied}},
+                "data": {"password": "aHVudGVyMg=="}, "stringData": {"user": "admin-user"}},
+            "responseObject": {"kind": "Secret", "data": {"password": "aHVudGVyMg=="}}
+        });
+        let paths = redact_event(&mut ev);
+        let text = all_text(&ev);
+        assert!(!text.contains("aHVudGVyMg=="), "{text}");
+        assert!(!text.contains("admin-user"), "{text}");
+        assert_eq!(
+            ev["requestObject"]["data"]["password"],
+            marker("aHVudGVyMg==")
+        );
+        assert_eq!(
+            ev["responseObject"]["data"]["password"],
+            ev["requestObject"]["data"]["password"]
+        );
+        assert!(paths.contains(&"requestObject.data.password".to_string()));
+        assert!(paths.contains(&"requestObject.stringData.user".to_string()));
+        assert!(paths.iter().any(|p| p.contains(LAST_APPLIED)));
+        // Keys stay visible.
+        let inner: Value = serde_json::from_str(
+            ev["requestObject"]["metadata"]["annotations"][LAST_APPLIED]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            inner["data"]["password"]
+                .as_str()
+                .unwrap()
+                .starts_with("<redacted sha256:")
+        );
+        // Idempotent: a second pass changes nothing.
+        let again = ev.clone();
+        assert!(redact_event(&mut ev).is_empty());
+        assert_eq!(ev, again);
+    }
+
+    #[test]
+    fn secret_patches_and_lists_are_redacted() {
+        let mut patch = json!({"objectRef": {"resource": "secrets", "name": "db"},
+            "requestObject": {"data": {"password": "c2VjcmV0"}}});
+        redact_event(&mut patch);
+        assert!(!all_text(&patch).contains("c2VjcmV0"));
+        let mut list = json!({"objectRef": {"resource": "secrets"},
+            "responseObject": {"kind": "SecretList", "items": [{"data": {"k": "djE="}}, {"data": {"k": "djI="}}]}});
+        let paths = redact_event(&mut list);
+        assert_eq!(
+            paths,
+            [
+                "responseObject.items[0].data.k",
+                "responseObject.items[1].data.k"
+            ]
+        );
+    }
+
+    #[test]
+    fn tokens_are_redacted() {
+        let mut review = json!({"objectRef": {"resource": "tokenreviews"},
+            "requestObject": {"kind": "TokenReview", "spec": {"token": "opaque-token-value-123"}},
+            "responseObject": {"kind": "TokenReview", "spec": {"token": "opaque-token-value-123"}, "status": {"authenticated": true}}});
+        redact_event(&mut review);
+        assert!(!all_text(&review).contains("opaque-token-value-123"));
+        assert_eq!(review["responseObject"]["status"]["authenticated"], true);
+
+        let mut request = json!({"objectRef": {"resource": "serviceaccounts", "subresource": "token"},
+            "responseObject": {"kind": "TokenRequest", "status": {"token": JWT, "expirationTimestamp": "x"}}});
+        redact_event(&mut request);
+        assert!(!all_text(&request).contains("eyJpc3M"));
+        assert_eq!(
+            request["responseObject"]["status"]["expirationTimestamp"],
+            "x"
+        );
+
+        let mut bearer = json!({"requestObject": {"kind": "ConfigMap", "data": {"auth": "Bearer abcdefghijklmnop", "note": "hello"}},
+            "requestURI": format!("/apis/x?token={JWT}")});
+        let paths = redact_event(&mut bearer);
+        assert!(!all_text(&bearer).contains("abcdefghijklmnop"));
+        assert!(!all_text(&bearer).contains("eyJpc3M"));
+        assert_eq!(bearer["requestObject"]["data"]["note"], "hello");
+        assert_eq!(paths.len(), 2);
+    }
+
+    #[test]
+    fn configmaps_are_left_alone() {
+        let mut cm = json!({"objectRef": {"resource": "configmaps", "name": "aws-auth"},
+            "requestObject": {"kind": "ConfigMap", "data": {"mapRoles": "- rolearn: arn:aws:iam::1:role/x"}}});
+        let before = cm.clone();
+        assert!(redact_event(&mut cm).is_empty());
+        assert_eq!(cm, before);
+    }
+
+    #[test]
+    fn truncated_text_is_redacted_best_effort() {
+        let raw = r#"{"kind":"Event","objectRef":{"resource":"secrets"},"requestObject":{"kind":"Secret","data":{"password":"aHVudGVyMg==","api":"c2VjcmV0LXNlY3"#;
+        let (out, n) = redact_text(raw);
+        assert!(n >= 1);
+        assert!(!out.contains("aHVudGVyMg=="), "{out}");
+        assert!(!out.contains("c2VjcmV0LXNlY3"), "{out}");
+        let raw = format!(r#"{{"responseObject":{{"status":{{"token":"{JWT}","expir"#);
+        let (out, _) = redact_text(&raw);
+        assert!(!out.contains("eyJpc3M"), "{out}");
+        let (plain, n) =
+            redact_text(r#"{"kind":"Event","verb":"get","requestObject":{"data":{"a":"b"#);
+        assert_eq!(n, 0, "{plain}");
+    }
+}

@@ -1,0 +1,651 @@
+//! AST → matcher. Macros are expanded and lists inlined away, fields resolved to extractors
+//! and right-hand sides prepared (sets, numbers, hex bytes), so evaluation never re-parses.
+//!
+//! Semantics (see also `fields.rs`):
+//! - A missing field makes every comparison false, `!=` and `exists` included.
+//! - List fields (`ka.user.groups`, `ka.req.pod.containers.*`, …): an empty list is missing;
+//!   `in (…)` holds when *every* value is in the set, `intersects (…)` when *any* is, `!=` when
+//!   *no* value equals the operand, and every other operator when *any* value satisfies it.
+//!   (Falco's libsinsp rejects operators other than `in`/`intersects`/`exists` on list
+//!   fields; accepting them with "any" semantics is our extension.)
+//! - `<`, `<=`, `>`, `>=` compare numerically when both sides are decimal numbers, otherwise
+//!   as strings (byte order).
+//! - `pmatch (p, …)`: the value is one of the paths or lies under one (`/etc` matches `/etc`
+//!   and `/etc/kubernetes`, not `/etcd`).
+//! - `glob`: `*` any run of characters (including `/`), `?` one character, `[…]` a class.
+//! - `icontains`/`iglob`: ASCII case-insensitive. `bcontains`/`bstartswith`: hex operand.
+
+use super::ast::{Expr, Op, Rhs, Span, Value};
+use super::fields::{Ctx, Field, Vals};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+/// A macro as the compiler sees it: its parsed condition, or `None` when it failed to parse
+/// or check (its own errors were reported where it is defined).
+pub struct MacroEntry {
+    pub ast: Option<Expr>,
+}
+
+pub struct Env<'e> {
+    pub macros: &'e HashMap<String, MacroEntry>,
+    pub lists: &'e HashMap<String, Vec<String>>,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Node {
+    Const(bool),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Check(Box<Check>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    field: Field,
+    op: Op,
+    rhs: CRhs,
+}
+
+#[derive(Debug, Clone)]
+enum CRhs {
+    None,
+    One {
+        text: String,
+        num: Option<f64>,
+        bytes: Vec<u8>,
+    },
+    Set(HashSet<String>),
+    Paths(Vec<String>),
+}
+
+/// Errors local to one condition (fields, operators, operands, unknown macros), with the span
+/// they point at. Macros are not expanded here: a macro's own problems belong to the macro.
+pub fn check_local(expr: &Expr, env: &Env<'_>, errors: &mut Vec<(Span, String)>) {
+    match expr {
+        Expr::And(items, _) | Expr::Or(items, _) => {
+            for e in items {
+                check_local(e, env, errors);
+            }
+        }
+        Expr::Not(inner, _) => check_local(inner, env, errors),
+        Expr::Macro(name, span) => {
+            if !env.macros.contains_key(name) {
+                let hint = if env.lists.contains_key(name) {
+                    format!(" ('{name}' is a list; use it as 'field in ({name})')")
+                } else {
+                    String::new()
+                };
+                errors.push((*span, format!("unknown macro '{name}'{hint}")));
+            }
+        }
+        Expr::Check { field, op, rhs, .. } => {
+            if let Err(e) = Field::resolve(&field.name, field.arg.as_deref()) {
+                errors.push((field.span, e));
+            }
+            if let (Op::BContains | Op::BStartsWith, Rhs::Value(v)) = (op, rhs)
+                && decode_hex(&v.text).is_none()
+            {
+                errors.push((
+                    v.span,
+                    format!("'{}' needs a hex operand, got '{}'", op.as_str(), v.text),
+                ));
+            }
+        }
+    }
+}
+
+/// The macros a condition names directly.
+pub fn macro_refs<'a>(expr: &'a Expr, out: &mut Vec<&'a str>) {
+    match expr {
+        Expr::And(items, _) | Expr::Or(items, _) => {
+            for e in items {
+                macro_refs(e, out);
+            }
+        }
+        Expr::Not(inner, _) => macro_refs(inner, out),
+        Expr::Macro(name, _) => out.push(name),
+        Expr::Check { .. } => {}
+    }
+}
+
+/// Compiles a checked condition, expanding macros. `None` if it uses a broken or cyclic macro
+/// (whose errors are reported elsewhere) or a field that does not resolve.
+pub fn compile(expr: &Expr, env: &Env<'_>, stack: &mut Vec<String>) -> Option<Node> {
+    Some(match expr {
+        Expr::And(items, _) => Node::And(
+            items
+                .iter()
+                .map(|e| compile(e, env, stack))
+                .collect::<Option<_>>()?,
+        ),
+        Expr::Or(items, _) => Node::Or(
+            items
+                .iter()
+                .map(|e| compile(e, env, stack))
+                .collect::<Option<_>>()?,
+        ),
+        Expr::Not(inner, _) => Node::Not(Box::new(compile(inner, env, stack)?)),
+        Expr::Macro(name, _) => {
+            if stack.iter().any(|m| m == name) {
+                return None;
+            }
+            let ast = env.macros.get(name)?.ast.as_ref()?;
+            stack.push(name.clone());
+            let node = compile(ast, env, stack);
+            stack.pop();
+            node?
+        }
+        Expr::Check { field, op, rhs, .. } => {
+            let field = Field::resolve(&field.name, field.arg.as_deref()).ok()?;
+            Node::Check(Box::new(Check::new(field, *op, rhs, env.lists)?))
+        }
+    })
+}
+
+/// Inlines list names (unquoted words naming a `list:`), recursively.
+pub fn expand_values(values: &[Value], lists: &HashMap<String, Vec<String>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in values {
+        if !v.quoted && lists.contains_key(&v.text) {
+            expand_list_into(&v.text, lists, &mut out, &mut Vec::new());
+        } else {
+            out.push(v.text.clone());
+        }
+    }
+    out
+}
+
+/// A list's items with nested list names inlined; a cycle stops the recursion.
+pub fn expand_list_into(
+    name: &str,
+    lists: &HashMap<String, Vec<String>>,
+    out: &mut Vec<String>,
+    seen: &mut Vec<String>,
+) {
+    if seen.iter().any(|s| s == name) {
+        return;
+    }
+    seen.push(name.to_string());
+    for item in lists.get(name).into_iter().flatten() {
+        if lists.contains_key(item) {
+            expand_list_into(item, lists, out, seen);
+        } else {
+            out.push(item.clone());
+        }
+    }
+    seen.pop();
+}
+
+impl Check {
+    /// A check from already-expanded operands (used for rule exceptions).
+    pub fn from_values(field: Field, op: Op, values: Vec<String>) -> Option<Check> {
+        let rhs = match op {
+            Op::Exists => CRhs::None,
+            Op::In | Op::Intersects => CRhs::Set(values.into_iter().collect()),
+            Op::PMatch => CRhs::Paths(values),
+            _ => {
+                let text = values.into_iter().next()?;
+                one(op, text)?
+            }
+        };
+        Some(Check { field, op, rhs })
+    }
+
+    fn new(field: Field, op: Op, rhs: &Rhs, lists: &HashMap<String, Vec<String>>) -> Option<Check> {
+        let values = match rhs {
+            Rhs::None => vec![],
+            Rhs::Value(v) => vec![v.text.clone()],
+            Rhs::List(vs) => expand_values(vs, lists),
+        };
+        if op == Op::Exists {
+            return Some(Check {
+                field,
+                op,
+                rhs: CRhs::None,
+            });
+        }
+        if !op.takes_list() && values.is_empty() {
+            return None;
+        }
+        Check::from_values(field, op, values)
+    }
+
+    fn eval(&self, ctx: &Ctx<'_>) -> bool {
+        match self.field.extract(ctx) {
+            Vals::Missing => false,
+            Vals::One(v) => {
+                if self.field.is_list() {
+                    self.eval_list(std::slice::from_ref(&v))
+                } else {
+                    self.eval_one(&v)
+                }
+            }
+            Vals::Many(vs) => !vs.is_empty() && self.eval_list(&vs),
+        }
+    }
+
+    fn eval_list(&self, vs: &[Cow<'_, str>]) -> bool {
+        match (&self.op, &self.rhs) {
+            (Op::Exists, _) => true,
+            (Op::In, CRhs::Set(set)) => vs.iter().all(|v| set.contains(v.as_ref())),
+            (Op::Ne, CRhs::One { text, .. }) => !vs.iter().any(|v| v == text),
+            _ => vs.iter().any(|v| self.eval_one(v)),
+        }
+    }
+
+    fn eval_one(&self, v: &str) -> bool {
+        match &self.rhs {
+            CRhs::None => self.op == Op::Exists,
+            CRhs::Set(set) => set.contains(v),
+            CRhs::Paths(paths) => paths.iter().any(|p| path_under(v, p)),
+            CRhs::One { text, num, bytes } => match self.op {
+                Op::Eq => v == text,
+                Op::Ne => v != text,
+                Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                    let ord = match (num, parse_num(v)) {
+                        (Some(r), Some(l)) => l.partial_cmp(r),
+                        _ => Some(v.cmp(text.as_str())),
+                    };
+                    let Some(ord) = ord else { return false };
+                    match self.op {
+                        Op::Lt => ord.is_lt(),
+                        Op::Le => ord.is_le(),
+                        Op::Gt => ord.is_gt(),
+                        _ => ord.is_ge(),
+                    }
+                }
+                Op::Contains => v.contains(text.as_str()),
+                Op::IContains => icontains(v, text),
+                Op::StartsWith => v.starts_with(text.as_str()),
+                Op::EndsWith => v.ends_with(text.as_str()),
+                Op::BContains => v
+                    .as_bytes()
+                    .windows(bytes.len().max(1))
+                    .any(|w| w == bytes.as_slice()),
+                Op::BStartsWith => v.as_bytes().starts_with(bytes),
+                Op::Glob => glob(text.as_bytes(), v.as_bytes(), false),
+                Op::IGlob => glob(text.as_bytes(), v.as_bytes(), true),
+                Op::In | Op::Intersects | Op::PMatch | Op::Exists => false,
+            },
+        }
+    }
+}
+
+fn one(op: Op, text: String) -> Option<CRhs> {
+    let bytes = if matches!(op, Op::BContains | Op::BStartsWith) {
+        decode_hex(&text)?
+    } else {
+        Vec::new()
+    };
+    Some(CRhs::One {
+        num: parse_num(&text),
+        text,
+        bytes,
+    })
+}
+
+impl Node {
+    pub fn eval(&self, ctx: &Ctx<'_>) -> bool {
+        match self {
+            Node::Const(b) => *b,
+            Node::And(items) => items.iter().all(|n| n.eval(ctx)),
+            Node::Or(items) => items.iter().any(|n| n.eval(ctx)),
+            Node::Not(inner) => !inner.eval(ctx),
+            Node::Check(c) => c.eval(ctx),
+        }
+    }
+}
+
+/// A strict decimal number: optional sign, digits, optional fraction.
+fn parse_num(s: &str) -> Option<f64> {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if digits(int) && digits(frac) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.is_empty() || !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn icontains(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+fn path_under(v: &str, p: &str) -> bool {
+    let p = if p.len() > 1 {
+        p.trim_end_matches('/')
+    } else {
+        p
+    };
+    v == p
+        || (p == "/" && v.starts_with('/'))
+        || (v.starts_with(p) && v.as_bytes().get(p.len()) == Some(&b'/'))
+}
+
+/// Glob match with `*`, `?`, `[...]` (`!`/`^` negates, ranges) and `\` escapes.
+fn glob(pat: &[u8], s: &[u8], fold: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut p, mut i) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        if p < pat.len() {
+            match pat[p] {
+                b'*' => {
+                    star = Some((p, i));
+                    p += 1;
+                    continue;
+                }
+                b'?' => {
+                    p += 1;
+                    i += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, next)) = class(pat, p, s[i], fold) {
+                        if matched {
+                            p = next;
+                            i += 1;
+                            continue;
+                        }
+                    } else if eq(b'[', s[i]) {
+                        p += 1;
+                        i += 1;
+                        continue;
+                    }
+                }
+                b'\\' if p + 1 < pat.len() => {
+                    if eq(pat[p + 1], s[i]) {
+                        p += 2;
+                        i += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if eq(c, s[i]) {
+                        p += 1;
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        match star {
+            Some((sp, si)) => {
+                p = sp + 1;
+                i = si + 1;
+                star = Some((sp, si + 1));
+            }
+            None => return false,
+        }
+    }
+    pat[p..].iter().all(|&c| c == b'*')
+}
+
+/// Matches `c` against the class starting at `pat[start] == '['`: (matched, index after `]`).
+fn class(pat: &[u8], start: usize, c: u8, fold: bool) -> Option<(bool, usize)> {
+    let mut j = start + 1;
+    let negate = matches!(pat.get(j), Some(b'!' | b'^'));
+    if negate {
+        j += 1;
+    }
+    let c = if fold { c.to_ascii_lowercase() } else { c };
+    let mut matched = false;
+    let mut first = true;
+    while j < pat.len() {
+        let lo = pat[j];
+        if lo == b']' && !first {
+            return Some((matched != negate, j + 1));
+        }
+        first = false;
+        let (lo, hi, step) =
+            if pat.get(j + 1) == Some(&b'-') && pat.get(j + 2).is_some_and(|&h| h != b']') {
+                (lo, pat[j + 2], 3)
+            } else {
+                (lo, lo, 1)
+            };
+        let (lo, hi) = if fold {
+            (lo.to_ascii_lowercase(), hi.to_ascii_lowercase())
+        } else {
+            (lo, hi)
+        };
+        if lo <= c && c <= hi {
+            matched = true;
+        }
+        j += step;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parser::parse;
+    use super::*;
+    use serde_json::{Value as J, json};
+
+    fn run(cond: &str, ev: &J) -> bool {
+        run_with(cond, ev, &HashMap::new(), &HashMap::new())
+    }
+
+    fn run_with(
+        cond: &str,
+        ev: &J,
+        macros: &HashMap<String, MacroEntry>,
+        lists: &HashMap<String, Vec<String>>,
+    ) -> bool {
+        let env = Env { macros, lists };
+        let ast = parse(cond).unwrap();
+        let mut errs = vec![];
+        check_local(&ast, &env, &mut errs);
+        assert!(errs.is_empty(), "{errs:?}");
+        let node = compile(&ast, &env, &mut vec![]).unwrap();
+        node.eval(&Ctx::new(ev, None))
+    }
+
+    fn ev() -> J {
+        json!({
+            "auditID": "a", "verb": "create", "requestURI": "/api/v1/namespaces/default/pods",
+            "user": {"username": "system:serviceaccount:kube-system:foo", "groups": ["system:serviceaccounts", "system:authenticated"]},
+            "responseStatus": {"code": 201},
+            "objectRef": {"resource": "pods", "namespace": "default"},
+            "requestObject": {"kind": "Pod", "spec": {"containers": [
+                {"image": "nginx:1", "securityContext": {"privileged": false}},
+                {"image": "busybox", "securityContext": {"privileged": true}}],
+                "volumes": [{"hostPath": {"path": "/etc/kubernetes"}}]}}
+        })
+    }
+
+    #[test]
+    fn scalar_operators() {
+        let e = ev();
+        assert!(run("ka.verb = create", &e));
+        assert!(run("ka.verb == 'create'", &e));
+        assert!(!run("ka.verb != create", &e));
+        assert!(run("ka.verb in (get, create)", &e));
+        assert!(run("ka.verb intersects (create)", &e));
+        assert!(run(
+            "ka.response.code < 400 and ka.response.code >= 201",
+            &e
+        ));
+        assert!(!run("ka.response.code > 1000", &e));
+        assert!(run("ka.response.code startswith 2", &e));
+        assert!(run(
+            "ka.user.name startswith system: and ka.user.name endswith :foo",
+            &e
+        ));
+        assert!(run("ka.user.name contains kube-system", &e));
+        assert!(run("ka.user.name icontains KUBE-SYSTEM", &e));
+        assert!(run("ka.uri glob '/api/*/pods'", &e));
+        assert!(run("ka.uri iglob '/API/v[0-9]/*'", &e));
+        assert!(!run("ka.uri glob '/api/v[!1]/*'", &e));
+        assert!(run("ka.verb bcontains 7265", &e));
+        assert!(run("ka.verb bstartswith 63", &e));
+        assert!(run("ka.uri pmatch (/api/v1, /x)", &e));
+        assert!(!run("ka.uri pmatch (/api/v)", &e));
+        assert!(run("ka.verb exists and not ka.target.name exists", &e));
+    }
+
+    #[test]
+    fn missing_field_makes_everything_false() {
+        let e = ev();
+        for c in [
+            "ka.target.name = x",
+            "ka.target.name != x",
+            "ka.target.name in (x)",
+            "ka.target.name < 1",
+            "ka.target.name contains x",
+            "ka.target.name exists",
+            "ka.req.pod.initContainers.image != x",
+            "ka.req.pod.initContainers.image in (x)",
+        ] {
+            assert!(!run(c, &e), "{c}");
+        }
+        assert!(run("not ka.target.name != x", &e));
+    }
+
+    #[test]
+    fn list_field_semantics() {
+        let e = ev();
+        assert!(run(
+            "ka.user.groups in (system:serviceaccounts, system:authenticated, x)",
+            &e
+        ));
+        assert!(!run("ka.user.groups in (system:serviceaccounts)", &e));
+        assert!(run(
+            "ka.user.groups intersects (system:serviceaccounts)",
+            &e
+        ));
+        assert!(!run("ka.user.groups intersects (system:masters)", &e));
+        assert!(run(
+            "ka.req.pod.containers.privileged intersects (true)",
+            &e
+        ));
+        assert!(!run("ka.req.pod.containers.privileged in (true)", &e));
+        assert!(run("ka.req.pod.containers.privileged = true", &e));
+        assert!(!run("ka.req.pod.containers.privileged != true", &e));
+        assert!(run("ka.req.pod.containers.image.repository != alpine", &e));
+        assert!(run(
+            "ka.req.pod.containers.image.repository startswith busy",
+            &e
+        ));
+        assert!(run("ka.req.pod.volumes.hostpath pmatch (/etc)", &e));
+        assert!(!run("ka.req.pod.volumes.hostpath pmatch (/et)", &e));
+        assert!(run("ka.req.pod.containers.image[1] = busybox", &e));
+        assert!(!run("ka.req.pod.containers.image[0] = busybox", &e));
+        assert!(!run("ka.req.pod.containers.image in ()", &e));
+    }
+
+    #[test]
+    fn numbers_compare_numerically_else_as_strings() {
+        let e = json!({"auditID": "a", "responseStatus": {"code": 99}, "verb": "b"});
+        assert!(run("ka.response.code < 100", &e));
+        assert!(run("ka.response.code < 100.5", &e));
+        assert!(run("ka.verb < c and ka.verb > a", &e));
+    }
+
+    #[test]
+    fn macros_and_lists_expand() {
+        let mut lists = HashMap::new();
+        lists.insert("inner".to_string(), vec!["create".to_string()]);
+        lists.insert(
+            "outer".to_string(),
+            vec!["get".to_string(), "inner".to_string()],
+        );
+        let mut macros = HashMap::new();
+        macros.insert(
+            "is_write".to_string(),
+            MacroEntry {
+                ast: Some(parse("ka.verb in (outer)").unwrap()),
+            },
+        );
+        macros.insert(
+            "wrapper".to_string(),
+            MacroEntry {
+                ast: Some(parse("is_write and ka.verb exists").unwrap()),
+            },
+        );
+        let e = ev();
+        assert!(run_with("wrapper", &e, &macros, &lists));
+        assert!(!run_with("ka.verb in ('outer')", &e, &macros, &lists));
+        assert!(run_with("ka.verb in outer", &e, &macros, &lists));
+    }
+
+    #[test]
+    fn cyclic_macros_do_not_compile() {
+        let mut macros = HashMap::new();
+        macros.insert(
+            "a".to_string(),
+            MacroEntry {
+                ast: Some(parse("b").unwrap()),
+            },
+        );
+        macros.insert(
+            "b".to_string(),
+            MacroEntry {
+                ast: Some(parse("a").unwrap()),
+            },
+        );
+        let lists = HashMap::new();
+        let env = Env {
+            macros: &macros,
+            lists: &lists,
+        };
+        assert!(compile(&parse("a").unwrap(), &env, &mut vec![]).is_none());
+    }
+
+    #[test]
+    fn local_errors() {
+        let macros = HashMap::new();
+        let mut lists = HashMap::new();
+        lists.insert("l".to_string(), vec![]);
+        let env = Env {
+            macros: &macros,
+            lists: &lists,
+        };
+        let mut errs = vec![];
+        check_local(
+            &parse("ka.nope = 1 and nomacro and l and ka.verb bcontains zz").unwrap(),
+            &env,
+            &mut errs,
+        );
+        let msgs: Vec<_> = errs.iter().map(|e| e.1.as_str()).collect();
+        assert_eq!(msgs.len(), 4, "{msgs:?}");
+        assert!(msgs[0].contains("unknown field 'ka.nope'"));
+        assert!(msgs[1].contains("unknown macro 'nomacro'"));
+        assert!(msgs[2].contains("is a list"));
+        assert!(msgs[3].contains("hex"));
+        assert_eq!(errs[0].0, Span::new(0, 7));
+    }
+
+    #[test]
+    fn glob_cases() {
+        assert!(glob(b"*", b"", false));
+        assert!(glob(b"a*b*c", b"axxbyyc", false));
+        assert!(!glob(b"a*b*c", b"axxbyy", false));
+        assert!(glob(b"a?c", b"abc", false));
+        assert!(glob(b"\\*x", b"*x", false));
+        assert!(glob(b"[a-c]x", b"bx", false));
+        assert!(glob(b"[]]", b"]", false));
+        assert!(glob(b"ABC", b"abc", true));
+    }
+}

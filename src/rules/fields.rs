@@ -1,0 +1,1156 @@
+//! Field extractors: `ka.*` (the k8saudit plugin's fields), `jevt.*`/`json.*` (the json
+//! plugin's) and `eaw.*` (our enrichment). A field name and argument are resolved once, at
+//! load, into a [`Field`]; evaluation only walks the JSON, borrowing strings from it.
+//!
+//! Every value is a string: JSON strings as they are, numbers and booleans as their JSON
+//! text (`201`, `true`), objects and arrays as compact JSON. A JSON `null` counts as absent.
+//!
+//! Deliberate differences from the k8saudit plugin (0.18.0):
+//! - `ka.req.pod.*` / `ka.req.container.*` / `ka.req.volume.*` read the pod spec of a bare Pod
+//!   (`requestObject.spec`) *and* of pod templates, chosen by `requestObject.kind` (or, for a
+//!   patch without `kind`, by `objectRef.resource`): Deployment, DaemonSet, StatefulSet,
+//!   ReplicaSet, ReplicationController, Job → `spec.template.spec`; CronJob →
+//!   `spec.jobTemplate.spec.template.spec`; PodTemplate → `template.spec`.
+//! - `*.image.repository` strips the tag only after the last `/` (the plugin cuts at the first
+//!   `:`, which breaks `registry:5000/img`), and a `@digest`.
+//! - `*.add_capabilities` yields one value per capability (the plugin yields each container's
+//!   array as JSON text).
+//! - `*.eff_run_as_user|group` fall back to the pod's `securityContext` (the plugin reads
+//!   `spec.runAsUser`, which does not exist), then `0`.
+//! - `ka.sourceips` reads `sourceIPs` (the plugin reads `requestObject.rules.sourceIPs`).
+//! - `ka.req.binding.subject.has_name[x]` is `true`/`false` by whether a subject is named `x`
+//!   (the plugin always says `true`).
+//! - `ka.req.volume.hostpath[x]` is `true` when a hostPath volume is `x` or under `x/` (and, as
+//!   in the plugin, when `x` ends with `*` and a path starts with the rest).
+//! - `ka.cluster.name` comes from the enrichment's cluster, else the `cluster_name` annotation.
+//! - `jevt.obj` is compact JSON, not indented; `jevt.rawtime` is absent when the event has no
+//!   parseable timestamp.
+
+use serde_json::Value;
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+/// The values a field extracted from one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vals<'a> {
+    Missing,
+    One(Cow<'a, str>),
+    /// A list field's values; empty counts as missing.
+    Many(Vec<Cow<'a, str>>),
+}
+
+/// One event being evaluated; caches the pod spec lookup.
+pub struct Ctx<'a> {
+    pub event: &'a Value,
+    pub enrichment: Option<&'a Value>,
+    pod_spec: OnceCell<Option<&'a Value>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(event: &'a Value, enrichment: Option<&'a Value>) -> Self {
+        Ctx {
+            event,
+            enrichment,
+            pod_spec: OnceCell::new(),
+        }
+    }
+
+    fn pod_spec(&self) -> Option<&'a Value> {
+        *self.pod_spec.get_or_init(|| pod_spec_of(self.event))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArgKind {
+    None,
+    /// `field[N]`, optional
+    Index,
+    /// `field[key]`, required
+    Key,
+    /// `field[key]`, optional
+    OptKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CList {
+    Containers,
+    Init,
+    Ephemeral,
+}
+
+impl CList {
+    fn key(self) -> &'static str {
+        match self {
+            CList::Containers => "containers",
+            CList::Init => "initContainers",
+            CList::Ephemeral => "ephemeralContainers",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CSub {
+    Args,
+    Command,
+    Name,
+    Image,
+    ImageRepo,
+    HostPort,
+    /// A `securityContext` key, values skipped where unset.
+    Sc(&'static str),
+    EffRunAs(&'static str),
+    AddCaps,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A scalar at a path of the event.
+    Path(&'static [&'static str]),
+    /// The elements of an array at a path of the event (index argument applies).
+    PathList(&'static [&'static str]),
+    UriParam,
+    TargetPodName,
+    SubjectNames(&'static str, bool),
+    SubjectHasName,
+    RoleRules(&'static str),
+    /// A scalar under the pod spec.
+    Pod(&'static [&'static str]),
+    PodList(&'static [&'static str]),
+    Container(CList, CSub),
+    ContainerImage,
+    ContainerImageRepo,
+    ContainerPrivileged,
+    VolumesHostPath,
+    VolumeHostPathKey,
+    FlexDriver,
+    VolumeType,
+    ClusterName,
+    JevtValue,
+    JevtObj,
+    JevtRawtime,
+    Enrich(&'static str),
+    AllImageRepos,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Arg {
+    None,
+    Index(usize),
+    Key(String),
+}
+
+/// A resolved field: what to extract and with which argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    display: String,
+    kind: Kind,
+    list: bool,
+    arg: Arg,
+}
+
+fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
+    use ArgKind as A;
+    use Kind::*;
+    for (prefix, list) in [
+        ("ka.req.pod.containers.", CList::Containers),
+        ("ka.req.pod.initContainers.", CList::Init),
+        ("ka.req.pod.ephemeralContainers.", CList::Ephemeral),
+    ] {
+        if let Some(sub) = name.strip_prefix(prefix) {
+            let sub = match sub {
+                "args" => CSub::Args,
+                "command" => CSub::Command,
+                "name" => CSub::Name,
+                "image" => CSub::Image,
+                "image.repository" => CSub::ImageRepo,
+                "host_port" => CSub::HostPort,
+                "privileged" => CSub::Sc("privileged"),
+                "allow_privilege_escalation" => CSub::Sc("allowPrivilegeEscalation"),
+                "read_only_fs" => CSub::Sc("readOnlyRootFilesystem"),
+                "run_as_user" => CSub::Sc("runAsUser"),
+                "run_as_group" => CSub::Sc("runAsGroup"),
+                "proc_mount" => CSub::Sc("procMount"),
+                "eff_run_as_user" => CSub::EffRunAs("runAsUser"),
+                "eff_run_as_group" => CSub::EffRunAs("runAsGroup"),
+                "add_capabilities" => CSub::AddCaps,
+                _ => return None,
+            };
+            return Some((Container(list, sub), true, A::Index));
+        }
+    }
+    let scalar = |k| Some((k, false, A::None));
+    match name {
+        "ka.auditid" => scalar(Path(&["auditID"])),
+        "ka.stage" => scalar(Path(&["stage"])),
+        "ka.auth.decision" => scalar(Path(&["annotations", "authorization.k8s.io/decision"])),
+        "ka.auth.reason" => scalar(Path(&["annotations", "authorization.k8s.io/reason"])),
+        "ka.auth.openshift.decision" => scalar(Path(&[
+            "annotations",
+            "authentication.openshift.io/decision",
+        ])),
+        "ka.auth.openshift.username" => scalar(Path(&[
+            "annotations",
+            "authentication.openshift.io/username",
+        ])),
+        "ka.validations.admission.policy.failure" => scalar(Path(&[
+            "annotations",
+            "validation.policy.admission.k8s.io/validation_failure",
+        ])),
+        "ka.security.pod.violations" => scalar(Path(&[
+            "annotations",
+            "pod-security.kubernetes.io/audit-violations",
+        ])),
+        "ka.user.name" => scalar(Path(&["user", "username"])),
+        "ka.user.groups" => Some((PathList(&["user", "groups"]), true, A::None)),
+        "ka.impuser.name" => scalar(Path(&["impersonatedUser", "username"])),
+        "ka.verb" => scalar(Path(&["verb"])),
+        "ka.uri" => scalar(Path(&["requestURI"])),
+        "ka.uri.param" => Some((UriParam, false, A::Key)),
+        "ka.target.name" => scalar(Path(&["objectRef", "name"])),
+        "ka.target.namespace" => scalar(Path(&["objectRef", "namespace"])),
+        "ka.target.resource" => scalar(Path(&["objectRef", "resource"])),
+        "ka.target.subresource" => scalar(Path(&["objectRef", "subresource"])),
+        "ka.target.pod.name" => scalar(TargetPodName),
+        "ka.req.binding.subjects" => {
+            Some((PathList(&["requestObject", "subjects"]), true, A::None))
+        }
+        "ka.req.binding.subjects.user_names" => Some((SubjectNames("User", false), true, A::None)),
+        "ka.req.binding.subjects.serviceaccount_names" => {
+            Some((SubjectNames("ServiceAccount", false), true, A::None))
+        }
+        "ka.req.binding.subjects.serviceaccount_ns_names" => {
+            Some((SubjectNames("ServiceAccount", true), true, A::None))
+        }
+        "ka.req.binding.subjects.group_names" => {
+            Some((SubjectNames("Group", false), true, A::None))
+        }
+        "ka.req.binding.role" => scalar(Path(&["requestObject", "roleRef", "name"])),
+        "ka.req.binding.subject.has_name" => Some((SubjectHasName, false, A::Key)),
+        "ka.req.configmap.name" => scalar(Path(&["objectRef", "name"])),
+        "ka.req.configmap.obj" => scalar(Path(&["requestObject", "data"])),
+        "ka.req.container.image" => scalar(ContainerImage),
+        "ka.req.container.image.repository" => scalar(ContainerImageRepo),
+        "ka.req.pod.host_ipc" => scalar(Pod(&["hostIPC"])),
+        "ka.req.pod.host_network" | "ka.req.container.host_network" => {
+            scalar(Pod(&["hostNetwork"]))
+        }
+        "ka.req.pod.host_pid" => scalar(Pod(&["hostPID"])),
+        "ka.req.container.privileged" => scalar(ContainerPrivileged),
+        "ka.req.pod.run_as_user" => scalar(Pod(&["securityContext", "runAsUser"])),
+        "ka.req.pod.run_as_group" => scalar(Pod(&["securityContext", "runAsGroup"])),
+        "ka.req.pod.fs_group" => scalar(Pod(&["securityContext", "fsGroup"])),
+        "ka.req.pod.supplemental_groups" => Some((
+            PodList(&["securityContext", "supplementalGroups"]),
+            true,
+            A::None,
+        )),
+        "ka.req.role.rules" => Some((PathList(&["requestObject", "rules"]), true, A::None)),
+        "ka.req.role.rules.apiGroups" => Some((RoleRules("apiGroups"), true, A::Index)),
+        "ka.req.role.rules.nonResourceURLs" => Some((RoleRules("nonResourceURLs"), true, A::Index)),
+        "ka.req.role.rules.verbs" => Some((RoleRules("verbs"), true, A::Index)),
+        "ka.req.role.rules.resources" => Some((RoleRules("resources"), true, A::Index)),
+        "ka.req.service.type" => scalar(Path(&["requestObject", "spec", "type"])),
+        "ka.req.service.ports" => Some((
+            PathList(&["requestObject", "spec", "ports"]),
+            true,
+            A::Index,
+        )),
+        "ka.req.pod.volumes.hostpath" => Some((VolumesHostPath, true, A::Index)),
+        "ka.req.volume.hostpath" => Some((VolumeHostPathKey, false, A::Key)),
+        "ka.req.pod.volumes.flexvolume_driver" => Some((FlexDriver, true, A::Index)),
+        "ka.req.pod.volumes.volume_type" => Some((VolumeType, true, A::Index)),
+        "ka.resp.name" => scalar(Path(&["responseObject", "metadata", "name"])),
+        "ka.response.code" => scalar(Path(&["responseStatus", "code"])),
+        "ka.response.reason" => scalar(Path(&["responseStatus", "reason"])),
+        "ka.useragent" => scalar(Path(&["userAgent"])),
+        "ka.sourceips" => Some((PathList(&["sourceIPs"]), true, A::Index)),
+        "ka.cluster.name" => scalar(ClusterName),
+        "jevt.value" | "json.value" => Some((JevtValue, false, A::OptKey)),
+        "jevt.obj" | "json.obj" => scalar(JevtObj),
+        "jevt.rawtime" | "json.rawtime" => scalar(JevtRawtime),
+        "eaw.cluster" => scalar(Enrich("/cluster")),
+        "eaw.account" => scalar(Enrich("/account")),
+        "eaw.region" => scalar(Enrich("/region")),
+        "eaw.identity.kind" => scalar(Enrich("/identity/kind")),
+        "eaw.identity.arn" => scalar(Enrich("/identity/arn")),
+        "eaw.identity.canonical_arn" => scalar(Enrich("/identity/canonicalArn")),
+        "eaw.identity.session_name" => scalar(Enrich("/identity/sessionName")),
+        "eaw.source_ip" => scalar(Enrich("/sourceIp")),
+        "eaw.source_ip.class" => scalar(Enrich("/sourceIpClass")),
+        "eaw.exec.command" => scalar(Enrich("/exec/commandLine")),
+        "eaw.decision" => scalar(Enrich("/decision")),
+        "eaw.pod.image.repository" => Some((AllImageRepos, true, A::None)),
+        _ => None,
+    }
+}
+
+impl Field {
+    /// Resolves `name` with its optional `[arg]`; the error says what is wrong.
+    pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
+        let Some((kind, list, arg_kind)) = lookup(name) else {
+            return Err(format!("unknown field '{name}'"));
+        };
+        let arg = match (arg_kind, arg) {
+            (ArgKind::None, None) => Arg::None,
+            (ArgKind::None, Some(a)) => {
+                return Err(format!("field '{name}' takes no argument (got '[{a}]')"));
+            }
+            (ArgKind::Index, None) => Arg::None,
+            (ArgKind::Index, Some(a)) => match a.trim().parse::<usize>() {
+                Ok(i) => Arg::Index(i),
+                Err(_) => {
+                    return Err(format!(
+                        "field '{name}' takes a numeric index like '{name}[0]', got '[{a}]'"
+                    ));
+                }
+            },
+            (ArgKind::Key, None) => {
+                return Err(format!(
+                    "field '{name}' requires an argument, like '{name}[key]'"
+                ));
+            }
+            (ArgKind::Key | ArgKind::OptKey, Some(a)) => Arg::Key(a.to_string()),
+            (ArgKind::OptKey, None) => Arg::None,
+        };
+        let display = match &arg {
+            Arg::None => name.to_string(),
+            Arg::Index(i) => format!("{name}[{i}]"),
+            Arg::Key(k) => format!("{name}[{k}]"),
+        };
+        Ok(Field {
+            display,
+            kind,
+            list,
+            arg,
+        })
+    }
+
+    /// The field as written, with its argument.
+    pub fn name(&self) -> &str {
+        &self.display
+    }
+
+    /// Whether the field yields a list of values.
+    pub fn is_list(&self) -> bool {
+        self.list
+    }
+
+    fn index(&self) -> Option<usize> {
+        match self.arg {
+            Arg::Index(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn key(&self) -> &str {
+        match &self.arg {
+            Arg::Key(k) => k,
+            _ => "",
+        }
+    }
+
+    /// Extracts the field's values from one event.
+    pub fn extract<'a>(&self, ctx: &Ctx<'a>) -> Vals<'a> {
+        let ev = ctx.event;
+        match self.kind {
+            Kind::Path(p) => one(get(ev, p).and_then(text)),
+            Kind::PathList(p) => many(
+                get(ev, p)
+                    .and_then(Value::as_array)
+                    .map(|a| pick(a, self.index()).filter_map(text).collect()),
+            ),
+            Kind::UriParam => one(get(ev, &["requestURI"])
+                .and_then(Value::as_str)
+                .and_then(|u| uri_param(u, self.key()))),
+            Kind::TargetPodName => {
+                let obj = ev.get("objectRef");
+                let res = obj.and_then(|o| o.get("resource")).and_then(Value::as_str);
+                let sub = obj
+                    .and_then(|o| o.get("subresource"))
+                    .and_then(Value::as_str);
+                if res == Some("pods") && sub.is_none_or(str::is_empty) {
+                    one(get(ev, &["responseObject", "metadata", "name"]).and_then(text))
+                } else {
+                    Vals::Missing
+                }
+            }
+            Kind::SubjectNames(kind, with_ns) => {
+                many(subjects(ev).map(|subs| subject_names(subs, kind, with_ns)))
+            }
+            Kind::SubjectHasName => match subjects(ev) {
+                None => Vals::Missing,
+                Some(subs) => {
+                    let key = self.key();
+                    let has = subs
+                        .iter()
+                        .any(|s| s.get("name").and_then(Value::as_str) == Some(key));
+                    bool_val(has)
+                }
+            },
+            Kind::RoleRules(key) => many(
+                get(ev, &["requestObject", "rules"])
+                    .and_then(Value::as_array)
+                    .map(|rules| {
+                        pick(rules, self.index())
+                            .filter_map(|r| r.get(key).and_then(Value::as_array))
+                            .flatten()
+                            .filter_map(text)
+                            .collect()
+                    }),
+            ),
+            Kind::Pod(p) => one(ctx.pod_spec().and_then(|s| get(s, p)).and_then(text)),
+            Kind::PodList(p) => many(
+                ctx.pod_spec()
+                    .and_then(|s| get(s, p))
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(text).collect()),
+            ),
+            Kind::Container(list, sub) => many(
+                containers(ctx.pod_spec(), list)
+                    .map(|cs| container_values(ctx.pod_spec(), cs, self.index(), sub)),
+            ),
+            Kind::ContainerImage => one(first_container(ctx)
+                .and_then(|c| c.get("image"))
+                .and_then(text)),
+            Kind::ContainerImageRepo => one(first_container(ctx)
+                .and_then(|c| c.get("image"))
+                .and_then(Value::as_str)
+                .map(|i| Cow::Borrowed(image_repository(i)))),
+            Kind::ContainerPrivileged => match containers(ctx.pod_spec(), CList::Containers) {
+                None => Vals::Missing,
+                Some(cs) => bool_val(cs.iter().any(|c| {
+                    get(c, &["securityContext", "privileged"]).and_then(Value::as_bool)
+                        == Some(true)
+                })),
+            },
+            Kind::VolumesHostPath => many(volumes(ctx).map(|vs| {
+                pick(vs, self.index())
+                    .filter_map(|v| get(v, &["hostPath", "path"]))
+                    .filter_map(text)
+                    .collect()
+            })),
+            Kind::VolumeHostPathKey => match volumes(ctx) {
+                None => Vals::Missing,
+                Some(vs) => {
+                    let key = self.key();
+                    bool_val(
+                        vs.iter()
+                            .filter_map(|v| get(v, &["hostPath", "path"]).and_then(Value::as_str))
+                            .any(|p| hostpath_matches(p, key)),
+                    )
+                }
+            },
+            Kind::FlexDriver => many(volumes(ctx).map(|vs| {
+                pick(vs, self.index())
+                    .filter_map(|v| get(v, &["flexVolume", "driver"]))
+                    .filter_map(text)
+                    .collect()
+            })),
+            Kind::VolumeType => many(volumes(ctx).map(|vs| {
+                pick(vs, self.index())
+                    .filter_map(Value::as_object)
+                    .flat_map(|o| o.keys().filter(|k| *k != "name"))
+                    .map(|k| Cow::Borrowed(k.as_str()))
+                    .collect()
+            })),
+            Kind::ClusterName => one(ctx
+                .enrichment
+                .and_then(|e| e.pointer("/cluster"))
+                .and_then(text)
+                .or_else(|| get(ev, &["annotations", "cluster_name"]).and_then(text))),
+            Kind::JevtValue => {
+                let key = self.key();
+                if key.is_empty() {
+                    return Vals::One(Cow::Owned(ev.to_string()));
+                }
+                let v = if key.starts_with('/') {
+                    ev.pointer(key)
+                } else {
+                    ev.pointer(&format!("/{key}"))
+                };
+                one(v.and_then(text))
+            }
+            Kind::JevtObj => Vals::One(Cow::Owned(ev.to_string())),
+            Kind::JevtRawtime => one(["stageTimestamp", "requestReceivedTimestamp", "timestamp"]
+                .iter()
+                .find_map(|k| ev.get(*k).and_then(Value::as_str).and_then(rfc3339_nanos))
+                .map(|n| Cow::Owned(n.to_string()))),
+            Kind::Enrich(ptr) => one(ctx.enrichment.and_then(|e| e.pointer(ptr)).and_then(text)),
+            Kind::AllImageRepos => {
+                let spec = ctx.pod_spec();
+                let mut out = Vec::new();
+                for list in [CList::Containers, CList::Init, CList::Ephemeral] {
+                    for c in containers(spec, list).into_iter().flatten() {
+                        if let Some(img) = c.get("image").and_then(Value::as_str) {
+                            out.push(normalized_repository(img));
+                        }
+                    }
+                }
+                many(Some(out))
+            }
+        }
+    }
+}
+
+fn one(v: Option<Cow<'_, str>>) -> Vals<'_> {
+    match v {
+        Some(s) => Vals::One(s),
+        None => Vals::Missing,
+    }
+}
+
+fn many(v: Option<Vec<Cow<'_, str>>>) -> Vals<'_> {
+    match v {
+        Some(vs) if !vs.is_empty() => Vals::Many(vs),
+        _ => Vals::Missing,
+    }
+}
+
+fn bool_val(b: bool) -> Vals<'static> {
+    Vals::One(Cow::Borrowed(if b { "true" } else { "false" }))
+}
+
+fn get<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    for k in path {
+        v = v.get(*k)?;
+    }
+    Some(v)
+}
+
+/// A JSON value as a field string: strings borrowed, `null` absent, anything else as JSON text.
+pub fn text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Null => None,
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
+fn pick(a: &[Value], index: Option<usize>) -> std::slice::Iter<'_, Value> {
+    match index {
+        None => a.iter(),
+        Some(i) => a.get(i..i + 1).unwrap_or(&[]).iter(),
+    }
+}
+
+fn subjects(ev: &Value) -> Option<&Vec<Value>> {
+    get(ev, &["requestObject", "subjects"]).and_then(Value::as_array)
+}
+
+fn subject_names<'a>(subs: &'a [Value], kind: &str, with_ns: bool) -> Vec<Cow<'a, str>> {
+    subs.iter()
+        .filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind))
+        .filter_map(|s| {
+            let name = s.get("name").and_then(Value::as_str)?;
+            if with_ns {
+                let ns = s.get("namespace").and_then(Value::as_str)?;
+                Some(Cow::Owned(format!("{ns}:{name}")))
+            } else {
+                Some(Cow::Borrowed(name))
+            }
+        })
+        .collect()
+}
+
+/// The pod spec a request carries, for a bare Pod or any pod template.
+fn pod_spec_of(ev: &Value) -> Option<&Value> {
+    const SPEC: &[&str] = &["spec"];
+    const TEMPLATE: &[&str] = &["spec", "template", "spec"];
+    const CRON: &[&str] = &["spec", "jobTemplate", "spec", "template", "spec"];
+    const POD_TEMPLATE: &[&str] = &["template", "spec"];
+    let ro = ev.get("requestObject")?;
+    let path = match ro.get("kind").and_then(Value::as_str) {
+        Some("Pod") => SPEC,
+        Some(
+            "Deployment"
+            | "DaemonSet"
+            | "StatefulSet"
+            | "ReplicaSet"
+            | "Job"
+            | "ReplicationController",
+        ) => TEMPLATE,
+        Some("CronJob") => CRON,
+        Some("PodTemplate") => POD_TEMPLATE,
+        Some(_) => SPEC,
+        None => match get(ev, &["objectRef", "resource"]).and_then(Value::as_str) {
+            Some(
+                "deployments"
+                | "daemonsets"
+                | "statefulsets"
+                | "replicasets"
+                | "jobs"
+                | "replicationcontrollers",
+            ) => TEMPLATE,
+            Some("cronjobs") => CRON,
+            Some("podtemplates") => POD_TEMPLATE,
+            _ => SPEC,
+        },
+    };
+    get(ro, path)
+}
+
+fn containers(spec: Option<&Value>, list: CList) -> Option<&Vec<Value>> {
+    spec?.get(list.key())?.as_array()
+}
+
+fn first_container<'a>(ctx: &Ctx<'a>) -> Option<&'a Value> {
+    containers(ctx.pod_spec(), CList::Containers)?.first()
+}
+
+fn volumes<'a>(ctx: &Ctx<'a>) -> Option<&'a Vec<Value>> {
+    ctx.pod_spec()?.get("volumes")?.as_array()
+}
+
+fn container_values<'a>(
+    spec: Option<&'a Value>,
+    cs: &'a [Value],
+    index: Option<usize>,
+    sub: CSub,
+) -> Vec<Cow<'a, str>> {
+    let mut out = Vec::new();
+    for c in pick(cs, index) {
+        match sub {
+            CSub::Name => out.extend(c.get("name").and_then(text)),
+            CSub::Image => out.extend(c.get("image").and_then(text)),
+            CSub::ImageRepo => out.extend(
+                c.get("image")
+                    .and_then(Value::as_str)
+                    .map(|i| Cow::Borrowed(image_repository(i))),
+            ),
+            CSub::Args | CSub::Command => {
+                let key = if sub == CSub::Args { "args" } else { "command" };
+                if let Some(parts) = c.get(key).and_then(Value::as_array) {
+                    let words: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+                    out.push(Cow::Owned(words.join(" ")));
+                }
+            }
+            CSub::HostPort => {
+                for p in c
+                    .get("ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    out.extend(
+                        p.get("hostPort")
+                            .or_else(|| p.get("containerPort"))
+                            .and_then(text),
+                    );
+                }
+            }
+            CSub::Sc(key) => out.extend(get(c, &["securityContext", key]).and_then(text)),
+            CSub::EffRunAs(key) => {
+                let v = get(c, &["securityContext", key])
+                    .and_then(text)
+                    .or_else(|| {
+                        spec.and_then(|s| get(s, &["securityContext", key]))
+                            .and_then(text)
+                    })
+                    .unwrap_or(Cow::Borrowed("0"));
+                out.push(v);
+            }
+            CSub::AddCaps => out.extend(
+                get(c, &["securityContext", "capabilities", "add"])
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(text),
+            ),
+        }
+    }
+    out
+}
+
+/// `registry/path/name:tag@sha256:…` → `registry/path/name`.
+pub fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let last_slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest[last_slash..].find(':') {
+        Some(colon) => &no_digest[..last_slash + colon],
+        None => no_digest,
+    }
+}
+
+/// The repository, with the region of an Amazon ECR registry host replaced by `*`:
+/// `602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni` →
+/// `602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni`.
+fn normalized_repository(image: &str) -> Cow<'_, str> {
+    let repo = image_repository(image);
+    let Some((host, path)) = repo.split_once('/') else {
+        return Cow::Borrowed(repo);
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    let is_ecr = parts.len() >= 6
+        && parts[0].len() == 12
+        && parts[0].bytes().all(|b| b.is_ascii_digit())
+        && parts[1] == "dkr"
+        && (parts[2] == "ecr" || parts[2] == "ecr-fips")
+        && parts[4] == "amazonaws";
+    if !is_ecr {
+        return Cow::Borrowed(repo);
+    }
+    let mut norm = parts.clone();
+    norm[3] = "*";
+    Cow::Owned(format!("{}/{path}", norm.join(".")))
+}
+
+fn hostpath_matches(path: &str, key: &str) -> bool {
+    if let Some(prefix) = key.strip_suffix('*') {
+        return path.starts_with(prefix);
+    }
+    let key = if key.len() > 1 {
+        key.trim_end_matches('/')
+    } else {
+        key
+    };
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    path == key
+        || (key == "/" && path.starts_with('/'))
+        || (path.starts_with(key) && path.as_bytes().get(key.len()) == Some(&b'/'))
+}
+
+/// The first value of query parameter `key` in a request URI, percent-decoded.
+pub fn uri_param<'a>(uri: &'a str, key: &str) -> Option<Cow<'a, str>> {
+    let query = uri.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(k) == key {
+            return Some(percent_decode(v));
+        }
+    }
+    None
+}
+
+/// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.
+pub fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains(['%', '+']) {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// RFC 3339 timestamp → nanoseconds since the Unix epoch.
+pub fn rfc3339_nanos(s: &str) -> Option<i128> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos: i64 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let frac = &s[start..i];
+        if frac.is_empty() {
+            return None;
+        }
+        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+        nanos = digits.parse().ok()?;
+    }
+    let offset_secs: i64 = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let oh = num(i + 1..i + 3)?;
+            let om = num(i + 4..i + 6)?;
+            let o = oh * 3600 + om * 60;
+            if *sign == b'+' { o } else { -o }
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
+    Some(secs as i128 * 1_000_000_000 + nanos as i128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ex(name: &str, arg: Option<&str>, ev: &Value) -> Vals<'static> {
+        let f = Field::resolve(name, arg).unwrap();
+        let ctx = Ctx::new(ev, None);
+        match f.extract(&ctx) {
+            Vals::Missing => Vals::Missing,
+            Vals::One(v) => Vals::One(Cow::Owned(v.into_owned())),
+            Vals::Many(vs) => {
+                Vals::Many(vs.into_iter().map(|v| Cow::Owned(v.into_owned())).collect())
+            }
+        }
+    }
+
+    fn s(v: &str) -> Vals<'static> {
+        Vals::One(Cow::Owned(v.to_string()))
+    }
+
+    fn l(vs: &[&str]) -> Vals<'static> {
+        Vals::Many(vs.iter().map(|v| Cow::Owned(v.to_string())).collect())
+    }
+
+    /// Every field FIELDS.md lists (k8saudit 0.18.0) resolves.
+    #[test]
+    fn every_k8saudit_field_resolves() {
+        let mut names = vec![
+            "ka.auditid",
+            "ka.stage",
+            "ka.auth.decision",
+            "ka.auth.reason",
+            "ka.auth.openshift.decision",
+            "ka.validations.admission.policy.failure",
+            "ka.security.pod.violations",
+            "ka.auth.openshift.username",
+            "ka.user.name",
+            "ka.user.groups",
+            "ka.impuser.name",
+            "ka.verb",
+            "ka.uri",
+            "ka.target.name",
+            "ka.target.namespace",
+            "ka.target.resource",
+            "ka.target.subresource",
+            "ka.target.pod.name",
+            "ka.req.binding.subjects",
+            "ka.req.binding.subjects.user_names",
+            "ka.req.binding.subjects.serviceaccount_names",
+            "ka.req.binding.subjects.serviceaccount_ns_names",
+            "ka.req.binding.subjects.group_names",
+            "ka.req.binding.role",
+            "ka.req.configmap.name",
+            "ka.req.configmap.obj",
+            "ka.req.container.image",
+            "ka.req.container.image.repository",
+            "ka.req.pod.host_ipc",
+            "ka.req.pod.host_network",
+            "ka.req.container.host_network",
+            "ka.req.pod.host_pid",
+            "ka.req.container.privileged",
+            "ka.req.pod.run_as_user",
+            "ka.req.pod.run_as_group",
+            "ka.req.role.rules",
+            "ka.req.role.rules.apiGroups",
+            "ka.req.role.rules.nonResourceURLs",
+            "ka.req.role.rules.verbs",
+            "ka.req.role.rules.resources",
+            "ka.req.pod.fs_group",
+            "ka.req.pod.supplemental_groups",
+            "ka.req.service.type",
+            "ka.req.service.ports",
+            "ka.req.pod.volumes.hostpath",
+            "ka.req.pod.volumes.flexvolume_driver",
+            "ka.req.pod.volumes.volume_type",
+            "ka.resp.name",
+            "ka.response.code",
+            "ka.response.reason",
+            "ka.useragent",
+            "ka.sourceips",
+            "ka.cluster.name",
+        ];
+        let subs = [
+            "name",
+            "image",
+            "image.repository",
+            "command",
+            "args",
+            "privileged",
+            "allow_privilege_escalation",
+            "read_only_fs",
+            "run_as_user",
+            "eff_run_as_user",
+            "run_as_group",
+            "eff_run_as_group",
+            "proc_mount",
+            "add_capabilities",
+            "host_port",
+        ];
+        let mut owned = vec![];
+        for list in ["containers", "initContainers", "ephemeralContainers"] {
+            for sub in subs {
+                owned.push(format!("ka.req.pod.{list}.{sub}"));
+            }
+        }
+        names.extend(owned.iter().map(String::as_str));
+        for n in names {
+            Field::resolve(n, None).unwrap_or_else(|e| panic!("{n}: {e}"));
+        }
+        for (n, a) in [
+            ("ka.uri.param", "command"),
+            ("ka.req.binding.subject.has_name", "bob"),
+            ("ka.req.volume.hostpath", "/etc"),
+            ("jevt.value", "/verb"),
+            ("json.value", "/verb"),
+            ("ka.req.pod.containers.image", "0"),
+        ] {
+            Field::resolve(n, Some(a)).unwrap_or_else(|e| panic!("{n}: {e}"));
+        }
+        assert!(Field::resolve("ka.uri.param", None).is_err());
+        assert!(Field::resolve("ka.verb", Some("x")).is_err());
+        assert!(Field::resolve("ka.req.pod.containers.image", Some("x")).is_err());
+        assert!(Field::resolve("ka.nope", None).is_err());
+    }
+
+    fn pod_event(kind: &str, spec: Value) -> Value {
+        let ro = match kind {
+            "Pod" => json!({"kind": "Pod", "spec": spec}),
+            "CronJob" => {
+                json!({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}})
+            }
+            k => json!({"kind": k, "spec": {"template": {"spec": spec}}}),
+        };
+        json!({"auditID": "x", "requestObject": ro})
+    }
+
+    #[test]
+    fn pod_fields_read_pods_and_templates() {
+        let spec = json!({
+            "hostPID": true,
+            "containers": [
+                {"name": "a", "image": "reg:5000/team/app:1.2@sha256:abc", "securityContext": {"privileged": true, "capabilities": {"add": ["NET_ADMIN", "SYS_TIME"]}}},
+                {"name": "b", "image": "busybox", "command": ["sh", "-c"], "ports": [{"containerPort": 80}, {"hostPort": 8080, "containerPort": 81}]}
+            ],
+            "volumes": [{"name": "h", "hostPath": {"path": "/etc/kubernetes/pki"}}, {"name": "e", "emptyDir": {}}]
+        });
+        for kind in [
+            "Pod",
+            "Deployment",
+            "DaemonSet",
+            "StatefulSet",
+            "ReplicaSet",
+            "Job",
+            "CronJob",
+        ] {
+            let ev = pod_event(kind, spec.clone());
+            assert_eq!(ex("ka.req.pod.host_pid", None, &ev), s("true"), "{kind}");
+            assert_eq!(
+                ex("ka.req.pod.containers.privileged", None, &ev),
+                l(&["true"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.containers.image.repository", None, &ev),
+                l(&["reg:5000/team/app", "busybox"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.containers.image", Some("1"), &ev),
+                l(&["busybox"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.containers.add_capabilities", None, &ev),
+                l(&["NET_ADMIN", "SYS_TIME"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.containers.command", None, &ev),
+                l(&["sh -c"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.containers.host_port", None, &ev),
+                l(&["80", "8080"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.containers.eff_run_as_user", None, &ev),
+                l(&["0", "0"])
+            );
+            assert_eq!(ex("ka.req.container.privileged", None, &ev), s("true"));
+            assert_eq!(
+                ex("ka.req.container.image.repository", None, &ev),
+                s("reg:5000/team/app")
+            );
+            assert_eq!(
+                ex("ka.req.pod.volumes.hostpath", None, &ev),
+                l(&["/etc/kubernetes/pki"])
+            );
+            assert_eq!(ex("ka.req.volume.hostpath", Some("/etc"), &ev), s("true"));
+            assert_eq!(ex("ka.req.volume.hostpath", Some("/et"), &ev), s("false"));
+            assert_eq!(ex("ka.req.volume.hostpath", Some("/et*"), &ev), s("true"));
+            assert_eq!(
+                ex("ka.req.pod.volumes.volume_type", None, &ev),
+                l(&["hostPath", "emptyDir"])
+            );
+            assert_eq!(
+                ex("ka.req.pod.initContainers.image", None, &ev),
+                Vals::Missing
+            );
+        }
+    }
+
+    #[test]
+    fn patch_without_kind_uses_the_resource() {
+        let ev = json!({"auditID": "x", "objectRef": {"resource": "daemonsets"},
+            "requestObject": {"spec": {"template": {"spec": {"hostPID": true}}}}});
+        assert_eq!(ex("ka.req.pod.host_pid", None, &ev), s("true"));
+    }
+
+    #[test]
+    fn ecr_region_is_normalised() {
+        assert_eq!(
+            normalized_repository(
+                "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.18.1-eksbuild.1"
+            ),
+            "602401143452.dkr.ecr.*.amazonaws.com/amazon-k8s-cni"
+        );
+        assert_eq!(
+            normalized_repository("docker.io/library/nginx:1"),
+            "docker.io/library/nginx"
+        );
+        assert_eq!(image_repository("nginx"), "nginx");
+        assert_eq!(image_repository("nginx@sha256:aa"), "nginx");
+    }
+
+    #[test]
+    fn event_level_fields() {
+        let ev = json!({
+            "auditID": "a1", "verb": "create", "stage": "ResponseComplete",
+            "requestURI": "/api/v1/namespaces/default/pods/p/exec?command=sh&command=-c&command=cat%20%2Fetc%2Fshadow&container=c",
+            "user": {"username": "alice", "groups": ["system:masters", "system:authenticated"]},
+            "sourceIPs": ["1.2.3.4", "10.0.0.1"],
+            "responseStatus": {"code": 201},
+            "annotations": {"authorization.k8s.io/decision": "allow"},
+            "objectRef": {"resource": "pods", "name": "p", "namespace": "default", "subresource": "exec"},
+            "requestObject": {"roleRef": {"name": "admin"}, "subjects": [
+                {"kind": "User", "name": "bob"}, {"kind": "ServiceAccount", "name": "default", "namespace": "ns1"},
+                {"kind": "Group", "name": "system:masters"}],
+                "rules": [{"verbs": ["get", "list"], "resources": ["pods"]}, {"verbs": ["*"], "resources": ["secrets"]}]},
+            "stageTimestamp": "2024-05-01T12:00:00.123456Z"
+        });
+        assert_eq!(ex("ka.response.code", None, &ev), s("201"));
+        assert_eq!(ex("ka.uri.param", Some("command"), &ev), s("sh"));
+        assert_eq!(ex("ka.uri.param", Some("container"), &ev), s("c"));
+        assert_eq!(ex("ka.uri.param", Some("nope"), &ev), Vals::Missing);
+        assert_eq!(
+            ex("ka.user.groups", None, &ev),
+            l(&["system:masters", "system:authenticated"])
+        );
+        assert_eq!(ex("ka.sourceips", Some("1"), &ev), l(&["10.0.0.1"]));
+        assert_eq!(
+            ex("ka.req.binding.subjects.user_names", None, &ev),
+            l(&["bob"])
+        );
+        assert_eq!(
+            ex("ka.req.binding.subjects.serviceaccount_ns_names", None, &ev),
+            l(&["ns1:default"])
+        );
+        assert_eq!(
+            ex("ka.req.binding.subjects.group_names", None, &ev),
+            l(&["system:masters"])
+        );
+        assert_eq!(
+            ex("ka.req.binding.subject.has_name", Some("bob"), &ev),
+            s("true")
+        );
+        assert_eq!(
+            ex("ka.req.binding.subject.has_name", Some("eve"), &ev),
+            s("false")
+        );
+        assert_eq!(ex("ka.req.binding.role", None, &ev), s("admin"));
+        assert_eq!(
+            ex("ka.req.role.rules.verbs", None, &ev),
+            l(&["get", "list", "*"])
+        );
+        assert_eq!(
+            ex("ka.req.role.rules.resources", Some("1"), &ev),
+            l(&["secrets"])
+        );
+        assert_eq!(
+            ex("jevt.value", Some("/requestObject/roleRef/name"), &ev),
+            s("admin")
+        );
+        assert_eq!(ex("jevt.value", Some("/sourceIPs/0"), &ev), s("1.2.3.4"));
+        assert_eq!(
+            ex("jevt.value", Some("/responseStatus"), &ev),
+            s("{\"code\":201}")
+        );
+        assert_eq!(ex("jevt.rawtime", None, &ev), s("1714564800123456000"));
+        assert_eq!(ex("ka.target.pod.name", None, &ev), Vals::Missing);
+        assert_eq!(ex("ka.cluster.name", None, &ev), Vals::Missing);
+    }
+
+    #[test]
+    fn enrichment_fields() {
+        let ev = json!({"auditID": "a"});
+        let en = json!({"cluster": "prod", "identity": {"kind": "sso", "arn": "arn:x"}, "exec": {"commandLine": "cat /etc/shadow"}});
+        let ctx = Ctx::new(&ev, Some(&en));
+        let get = |n: &str| Field::resolve(n, None).unwrap().extract(&ctx);
+        assert_eq!(get("eaw.cluster"), Vals::One(Cow::Borrowed("prod")));
+        assert_eq!(get("ka.cluster.name"), Vals::One(Cow::Borrowed("prod")));
+        assert_eq!(get("eaw.identity.kind"), Vals::One(Cow::Borrowed("sso")));
+        assert_eq!(
+            get("eaw.exec.command"),
+            Vals::One(Cow::Borrowed("cat /etc/shadow"))
+        );
+        assert_eq!(get("eaw.region"), Vals::Missing);
+        let ctx = Ctx::new(&ev, None);
+        assert_eq!(
+            Field::resolve("eaw.cluster", None).unwrap().extract(&ctx),
+            Vals::Missing
+        );
+    }
+
+    #[test]
+    fn timestamps_and_decoding() {
+        assert_eq!(rfc3339_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_nanos("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(
+            rfc3339_nanos("2000-03-01T00:00:01.5Z"),
+            Some(951_868_801_500_000_000)
+        );
+        assert_eq!(rfc3339_nanos("garbage"), None);
+        assert_eq!(percent_decode("a%2Fb+c%zz"), "a/b c%zz");
+        assert!(matches!(percent_decode("plain"), Cow::Borrowed(_)));
+    }
+}

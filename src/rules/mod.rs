@@ -1,0 +1,163 @@
+//! Detection rules in Falco's format, built as a small compiler: YAML items ([`load`]) →
+//! tokens ([`lexer`]) → syntax tree with spans ([`parser`], [`ast`]) → a matcher with macros
+//! and lists expanded away and fields resolved to extractors ([`compile`], [`fields`]) →
+//! evaluated per event without re-parsing; outputs rendered by [`output`].
+//!
+//! ```
+//! use rules_scratch::rules::{EventView, RuleMatching, RuleSet, RuleSource};
+//! let src = RuleSource { name: "my.yaml".into(), text: r#"
+//! - rule: Delete namespace
+//!   id: MY-001
+//!   desc: A namespace was deleted.
+//!   condition: ka.verb = delete and ka.target.resource = namespaces
+//!   output: "%ka.user.name deleted namespace %ka.target.name"
+//!   priority: medium
+//! "#.into() };
+//! let (set, warnings) = RuleSet::load(&[src]).unwrap();
+//! assert!(warnings.is_empty());
+//! let ev = serde_json::json!({"auditID": "1", "verb": "delete", "user": {"username": "bob"},
+//!     "objectRef": {"resource": "namespaces", "name": "prod"}});
+//! let hits = set.evaluate(&EventView { event: &ev, enrichment: None }, RuleMatching::All);
+//! assert_eq!(hits[0].output, "bob deleted namespace prod");
+//! assert_eq!(set.rules()[hits[0].rule].id, "MY-001");
+//! ```
+
+pub mod ast;
+pub mod compile;
+pub mod error;
+pub mod fields;
+pub mod lexer;
+pub mod load;
+pub mod output;
+pub mod parser;
+
+pub use error::{RuleDiagnostic, RulesError};
+
+use crate::severity::Severity;
+use fields::Ctx;
+
+/// One rules file (or text) to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSource {
+    /// File path or label, used in diagnostics and [`RuleInfo::source`].
+    pub name: String,
+    pub text: String,
+}
+
+/// Whether [`RuleSet::evaluate`] reports every matching rule or only the first in file order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleMatching {
+    #[default]
+    All,
+    First,
+}
+
+/// An event to evaluate: the audit event and, when the pipeline has it, its enrichment object
+/// (read by the `eaw.*` fields).
+#[derive(Debug, Clone, Copy)]
+pub struct EventView<'a> {
+    pub event: &'a serde_json::Value,
+    pub enrichment: Option<&'a serde_json::Value>,
+}
+
+/// What a loaded rule is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// `id:` when given, else derived from the name (lowercase, runs of non-alphanumerics → `-`).
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    /// The priority as written in the file.
+    pub priority: String,
+    pub tags: Vec<String>,
+    pub desc: String,
+    /// The source ([`RuleSource::name`]) that defined the rule.
+    pub source: String,
+    pub enabled: bool,
+}
+
+/// A rule that matched an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// Index into [`RuleSet::rules`].
+    pub rule: usize,
+    /// The rendered output, one line.
+    pub output: String,
+}
+
+/// Compiled rules, ready to evaluate.
+pub struct RuleSet {
+    infos: Vec<RuleInfo>,
+    compiled: Vec<load::Compiled>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.infos)
+            .finish()
+    }
+}
+
+const BUILTIN_PACK: &str = include_str!("../../rules/eks.yaml");
+
+impl RuleSet {
+    /// Loads `sources` in order, later ones amending earlier ones as Falco does. On success,
+    /// also returns warnings (skipped items, unknown keys, redefinitions). On failure, every
+    /// problem of every source.
+    pub fn load(sources: &[RuleSource]) -> Result<(RuleSet, Vec<String>), RulesError> {
+        match load::load(sources) {
+            Ok(l) => Ok((
+                RuleSet {
+                    infos: l.infos,
+                    compiled: l.compiled,
+                },
+                l.warnings,
+            )),
+            Err(errors) => Err(RulesError { errors }),
+        }
+    }
+
+    /// The built-in EKS pack (`rules/eks.yaml`).
+    pub fn builtin() -> RuleSet {
+        match RuleSet::load(&[RuleSet::builtin_source()]) {
+            Ok((set, _)) => set,
+            Err(e) => panic!("the built-in rule pack is broken:\n{e}"),
+        }
+    }
+
+    pub fn builtin_source() -> RuleSource {
+        RuleSource {
+            name: "builtin:eks.yaml".into(),
+            text: BUILTIN_PACK.into(),
+        }
+    }
+
+    /// Every rule, enabled or not, in file order.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    /// The enabled rules that match `ev`, in file order (only the first with
+    /// [`RuleMatching::First`]).
+    pub fn evaluate(&self, ev: &EventView<'_>, matching: RuleMatching) -> Vec<RuleMatch> {
+        let ctx = Ctx::new(ev.event, ev.enrichment);
+        let mut out = Vec::new();
+        for (i, (info, rule)) in self.infos.iter().zip(&self.compiled).enumerate() {
+            if !info.enabled || !rule.node.eval(&ctx) {
+                continue;
+            }
+            out.push(RuleMatch {
+                rule: i,
+                output: rule.output.render(&ctx),
+            });
+            if matching == RuleMatching::First {
+                break;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

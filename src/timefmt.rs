@@ -1,0 +1,155 @@
+//! Just enough calendar arithmetic for archive partitions and latency:
+//! epoch milliseconds → `YYYY-MM-DD` / hour, and RFC 3339 → epoch microseconds.
+//! (A date crate would be a large dependency for two functions.)
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC calendar date and hour of an epoch-milliseconds timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcHour {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+}
+
+impl UtcHour {
+    pub fn from_epoch_ms(ms: i64) -> UtcHour {
+        let secs = ms.div_euclid(1000);
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let hour = (secs.rem_euclid(86_400) / 3600) as u32;
+        UtcHour {
+            year,
+            month,
+            day,
+            hour,
+        }
+    }
+
+    /// `YYYY-MM-DD`
+    pub fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// RFC 3339 UTC rendering of epoch milliseconds: `2026-11-24T10:15:30.123Z`.
+pub fn rfc3339_from_epoch_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// Parses `2026-11-24T10:15:30.123456Z` or `…+02:00` into microseconds since the epoch.
+/// Returns `None` for anything else; callers treat that as "unknown".
+pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
+    let (year, month, day) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
+    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let frac = &s[start..i];
+        if frac.is_empty() {
+            return None;
+        }
+        let mut digits = frac.chars().take(6).collect::<String>();
+        while digits.len() < 6 {
+            digits.push('0');
+        }
+        micros = digits.parse().ok()?;
+    }
+    let offset_secs = match &s[i..] {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
+            let h: i64 = tz.get(1..3)?.parse().ok()?;
+            let m: i64 = tz.get(4..6)?.parse().ok()?;
+            let v = h * 3600 + m * 60;
+            if tz.starts_with('+') { v } else { -v }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
+    Some(secs * 1_000_000 + micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hour_partition_of_epoch_ms() {
+        // 2026-11-24T10:15:30.123Z
+        let h = UtcHour::from_epoch_ms(1_795_515_330_123);
+        assert_eq!(h.date(), "2026-11-24");
+        assert_eq!(h.hour, 10);
+        assert_eq!(
+            rfc3339_from_epoch_ms(1_795_515_330_123),
+            "2026-11-24T10:15:30.123Z"
+        );
+        assert_eq!(UtcHour::from_epoch_ms(0).date(), "1970-01-01");
+        assert_eq!(UtcHour::from_epoch_ms(951_782_400_000).date(), "2000-02-29");
+    }
+
+    #[test]
+    fn rfc3339_round_trip_and_offsets() {
+        let z = parse_rfc3339_micros("2026-11-24T10:15:30.123456Z").unwrap();
+        assert_eq!(z, 1_795_515_330_123_456);
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-24T12:15:30.123456+02:00"),
+            Some(z)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-24T10:15:30Z"),
+            Some(1_795_515_330_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2026-11-24T10:15:30.1Z"),
+            Some(1_795_515_330_100_000)
+        );
+        assert_eq!(parse_rfc3339_micros("yesterday"), None);
+        assert_eq!(parse_rfc3339_micros("2026-13-24T10:15:30Z"), None);
+        assert_eq!(parse_rfc3339_micros("2026-11-24T10:15:30.Z"), None);
+    }
+}

@@ -1,0 +1,257 @@
+//! The command-line tool, black-box: the real binary over the committed fixtures.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_eks-audit-watch");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    for sub in ["scan", "pack", "filter-test"] {
+        assert!(stdout(&o).contains(sub), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn scan_json_prints_one_finding_per_rule_and_event() {
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "events/privileged-pod.json",
+        "events/aws-auth-change.json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let findings: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let ids: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    for id in ["EKS-001", "EKS-032", "EKS-033", "EKS-034"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    for f in &findings {
+        for field in [
+            "rule",
+            "rule_id",
+            "severity",
+            "audit_id",
+            "cluster",
+            "user",
+            "verb",
+            "resource",
+            "namespace",
+            "name",
+            "source_ip",
+            "time",
+        ] {
+            assert!(f.get(field).is_some(), "finding lacks {field}: {f}");
+        }
+        assert_eq!(f["cluster"], "prod-eu-1");
+    }
+    let auth = findings.iter().find(|f| f["rule_id"] == "EKS-001").unwrap();
+    assert_eq!(auth["severity"], "critical");
+    assert_eq!(auth["namespace"], "kube-system");
+    assert_eq!(auth["name"], "aws-auth");
+    assert_eq!(auth["verb"], "patch");
+}
+
+#[test]
+fn scan_text_has_a_summary_table_and_writes_archive_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let stats = dir.path().join("stats.json");
+    let o = run(&[
+        "scan",
+        "--archive-dir",
+        archive.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+        "events/mixed-batch.json",
+        "events/exec-kube-system.json",
+        "events/control-message.json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("Summary") && text.contains("| events received"),
+        "{text}"
+    );
+    assert!(text.contains("EKS-024"), "{text}");
+    let s: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let c = &s["counters"];
+    assert_eq!(c["control_messages"], 1);
+    assert_eq!(c["received"], 44);
+    let accounted: u64 = ["kept", "filtered", "duplicates", "unparseable"]
+        .iter()
+        .map(|k| c[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(c["received"].as_u64().unwrap(), accounted);
+    assert_eq!(s["findingsByRule"]["EKS-024"], 1);
+    let objects: Vec<_> = walk(&archive);
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    assert!(objects.iter().all(|p| {
+        p.to_string_lossy()
+            .contains("audit/cluster=prod-eu-1/dt=2026-11-24/hour=10/")
+    }));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn unusable_input_exits_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.txt");
+    std::fs::write(&bad, "{\"kind\":\"Event\"}\n").unwrap();
+    std::fs::write(&bad, "\nthese are not audit events\n").unwrap();
+    let o = run(&["scan", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("{}:2:", bad.display())),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["scan", "events/malformed-payload.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("events/malformed-payload.json:1: payload cannot be decoded"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["scan", "no/such/file.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/file.json"), "{}", stderr(&o));
+}
+
+#[test]
+fn pack_round_trips_ndjson_through_a_lambda_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("payload.json");
+    let o = run(&[
+        "pack",
+        "events/src/aws-auth-change.ndjson",
+        "--log-group",
+        "/aws/eks/staging/cluster",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let payload: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let data = payload["awslogs"]["data"].as_str().unwrap();
+    assert!(data.len().is_multiple_of(4), "padded base64");
+    let o = run(&["scan", "--format", "json", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first: Value = serde_json::from_str(stdout(&o).lines().next().expect("a finding")).unwrap();
+    assert_eq!(
+        first["cluster"], "staging",
+        "cluster comes from the log group"
+    );
+
+    // The committed fixtures are what `make events` generates from their sources.
+    let o = run(&["pack", "events/src/privileged-pod.ndjson"]);
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/privileged-pod.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        stdout(&o),
+        committed,
+        "run `make events` to refresh events/*.json"
+    );
+}
+
+#[test]
+fn filter_test_shows_what_the_pattern_keeps() {
+    let o = run(&["filter-test", "events/mixed-batch.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("DROP") && l.contains("/readyz")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("DROP") && l.contains("RequestReceived")),
+        "{text}"
+    );
+    assert!(
+        text.contains("kept 36, dropped 4, unparseable (always kept) 1"),
+        "{text}"
+    );
+    let o = run(&[
+        "filter-test",
+        "--pattern",
+        "{ $.verb = \"create\" }",
+        "--quiet",
+        "events/mixed-batch.json",
+    ]);
+    assert!(stdout(&o).starts_with("kept "), "{}", stdout(&o));
+    let o = run(&[
+        "filter-test",
+        "--pattern",
+        "{ $.verb = }",
+        "events/mixed-batch.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("column"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_lambda_configuration_fails_with_one_line_naming_the_variable() {
+    let o = Command::new(BIN)
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:1")
+        .env("ARCHIVE_BUCKET", "audit-archive")
+        .env(
+            "ALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+        )
+        .env("MIN_ALERT_SEVERITY", "loud")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("MIN_ALERT_SEVERITY") && err.contains("expected"),
+        "{err}"
+    );
+}
