@@ -37,7 +37,7 @@ test: ## every test: unit, CLI, end-to-end (moto + cargo lambda watch), template
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cfn-lint template.yaml
-	cargo test --all-targets
+	cargo test
 
 lint: ## fmt, clippy -D warnings, cfn-lint
 	cargo fmt --check

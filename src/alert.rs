@@ -211,6 +211,41 @@ fn render(group: &[&Finding], ctx: &AlertContext) -> AlertMessage {
     }
 }
 
+/// The one alert sent when a custom rules file cannot be used: the function goes on with
+/// the built-in pack, and on-call learns that their own rules are not running.
+pub fn rules_load_failure(cluster: &str, location: &str, error: &str) -> AlertMessage {
+    let subject = subject_line(&format!(
+        "[HIGH] Custom rules not loaded on {cluster}: built-in pack only ({location})"
+    ));
+    let body = cap_body(format!(
+        "[HIGH] Custom detection rules failed to load - cluster {cluster}\n\n\
+         WHAT HAPPENED\n  The rules file {location} could not be loaded at cold start. The function\n  \
+         keeps archiving every event and runs the built-in rule pack only: detections from\n  \
+         your own rules are NOT running.\n\n\
+         ERROR\n{}\n\n\
+         WHAT TO DO\n  Fix the file (check it with `eks-audit-watch rules validate FILE`), upload it\n  \
+         again, and update the function (or wait for new execution environments).\n",
+        error
+            .lines()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    ));
+    let mut h = Sha256::new();
+    h.update(location.as_bytes());
+    h.update(error.as_bytes());
+    AlertMessage {
+        subject,
+        body,
+        severity: Severity::High,
+        rule_id: "EKS-RULES-LOAD".into(),
+        cluster: cluster.to_string(),
+        group_id: crate::archive::segment(&format!("{cluster}-rules-load")),
+        dedup_id: h.finalize().iter().map(|x| format!("{x:02x}")).collect(),
+        events: 0,
+    }
+}
+
 fn dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }

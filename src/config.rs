@@ -3,7 +3,9 @@
 
 use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
 use crate::pipeline::PipelineOptions;
+use crate::pipeline::batch::BatchThresholds;
 use crate::pipeline::decode::DEFAULT_MAX_INFLATED_BYTES;
+use crate::pipeline::ipintel::CidrSet;
 use crate::rules::RuleMatching;
 use crate::severity::Severity;
 
@@ -29,6 +31,47 @@ pub struct Config {
     pub alert_sample_events: usize,
     pub filter: FilterPattern,
     pub pipeline: PipelineOptions,
+    /// Extra rule files loaded after the built-in pack, in order.
+    pub rules_files: Vec<RulesLocation>,
+}
+
+/// Where a custom rules file lives: in the deployment package or in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesLocation {
+    Path(std::path::PathBuf),
+    S3 { bucket: String, key: String },
+}
+
+impl std::fmt::Display for RulesLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RulesLocation::Path(p) => write!(f, "{}", p.display()),
+            RulesLocation::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
+        }
+    }
+}
+
+impl std::str::FromStr for RulesLocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(rest) = s.strip_prefix("s3://") {
+            return match rest.split_once('/') {
+                Some((bucket, key)) if valid_bucket(bucket) && !key.is_empty() => {
+                    Ok(RulesLocation::S3 {
+                        bucket: bucket.to_string(),
+                        key: key.to_string(),
+                    })
+                }
+                _ => Err(format!("expected s3://<bucket>/<key>, got {s:?}")),
+            };
+        }
+        if s.is_empty() {
+            return Err("empty entry".into());
+        }
+        Ok(RulesLocation::Path(s.into()))
+    }
 }
 
 /// Every variable the function reads, with its default, for the README and `--help`.
@@ -158,7 +201,32 @@ impl Config {
                 ));
             }
         };
+        let batch_thresholds = match get("BATCH_THRESHOLDS") {
+            None => BatchThresholds::default(),
+            Some(v) => v.parse().map_err(|e| bad("BATCH_THRESHOLDS", e))?,
+        };
+        let trusted_cidrs = match get("TRUSTED_CIDRS") {
+            None => CidrSet::default(),
+            Some(v) => CidrSet::parse_list(&v.replace(',', "\n")).map_err(|e| {
+                bad(
+                    "TRUSTED_CIDRS",
+                    format!("expected comma-separated CIDRs: {e}"),
+                )
+            })?,
+        };
+        let rules_files = match get("RULES_FILES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| {
+                    p.parse::<RulesLocation>()
+                        .map_err(|e| bad("RULES_FILES", e))
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Config {
+            rules_files,
             archive_bucket,
             alert_topic_arn,
             min_alert_severity,
@@ -172,6 +240,8 @@ impl Config {
                 quarantine_prefix,
                 gzip_level,
                 rule_matching,
+                batch_thresholds,
+                trusted_cidrs,
             },
         })
     }
@@ -271,6 +341,9 @@ mod tests {
             ("MAX_INFLATED_BYTES", "lots"),
             ("ARCHIVE_GZIP_LEVEL", "11"),
             ("RULE_MATCHING", "some"),
+            ("BATCH_THRESHOLDS", "forbidden=lots"),
+            ("TRUSTED_CIDRS", "10.0.0.0/8,nope"),
+            ("RULES_FILES", "s3://Bad_Bucket/x.yaml"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).unwrap_err();
@@ -280,6 +353,35 @@ mod tests {
         }
         let missing = Config::from_lookup(|_| None).unwrap_err();
         assert_eq!(missing.var, "ARCHIVE_BUCKET");
+    }
+
+    #[test]
+    fn rules_files_thresholds_and_trusted_cidrs() {
+        let c = with(&[
+            (
+                "RULES_FILES",
+                "rules/extra.yaml, s3://my-rules/eks/custom.yaml",
+            ),
+            ("BATCH_THRESHOLDS", "forbidden=3"),
+            ("TRUSTED_CIDRS", "198.51.100.0/24, 2001:db8::/32"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.rules_files,
+            vec![
+                RulesLocation::Path("rules/extra.yaml".into()),
+                RulesLocation::S3 {
+                    bucket: "my-rules".into(),
+                    key: "eks/custom.yaml".into()
+                }
+            ]
+        );
+        assert_eq!(c.pipeline.batch_thresholds.forbidden, 3);
+        assert!(
+            c.pipeline
+                .trusted_cidrs
+                .contains("198.51.100.9".parse().unwrap())
+        );
     }
 
     #[test]

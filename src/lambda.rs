@@ -6,10 +6,11 @@ use std::time::Instant;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::alert::rules_load_failure;
+use crate::config::{Config, RulesLocation};
 use crate::deliver::{DeliveryError, DeliveryOptions, deliver, log_line};
 use crate::pipeline::Pipeline;
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, RuleSource};
 use crate::sinks::s3::S3Archive;
 use crate::sinks::sns::SnsAlerts;
 use crate::sinks::{AlertSink, ArchiveSink};
@@ -70,6 +71,72 @@ impl<A: ArchiveSink, N: AlertSink> App<A, N> {
     }
 }
 
+/// Reads the custom rule files (package paths or S3 objects).
+async fn read_rules(
+    locations: &[RulesLocation],
+    s3: &aws_sdk_s3::Client,
+) -> Result<Vec<RuleSource>, (String, String)> {
+    let mut out = Vec::new();
+    for loc in locations {
+        let text = match loc {
+            RulesLocation::Path(p) => std::fs::read_to_string(p).map_err(|e| e.to_string()),
+            RulesLocation::S3 { bucket, key } => {
+                match s3.get_object().bucket(bucket).key(key).send().await {
+                    Ok(obj) => obj
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|b| {
+                            String::from_utf8(b.into_bytes().to_vec()).map_err(|e| e.to_string())
+                        }),
+                    Err(e) => Err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()),
+                }
+            }
+        }
+        .map_err(|e| (loc.to_string(), format!("cannot read: {e}")))?;
+        out.push(RuleSource {
+            name: loc.to_string(),
+            text,
+        });
+    }
+    Ok(out)
+}
+
+/// The built-in pack plus the custom files. A custom file that cannot be read or loaded
+/// must not stop the function: it falls back to the built-in pack and reports why.
+pub async fn load_rules(
+    locations: &[RulesLocation],
+    s3: &aws_sdk_s3::Client,
+) -> (RuleSet, Option<(String, String)>) {
+    if locations.is_empty() {
+        return (RuleSet::builtin(), None);
+    }
+    let loaded = match read_rules(locations, s3).await {
+        Ok(sources) => RuleSet::load_with_builtin(true, sources).map_err(|e| {
+            let file = e
+                .errors
+                .first()
+                .map(|d| d.file.clone())
+                .unwrap_or_else(|| locations[0].to_string());
+            (file, e.to_string())
+        }),
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok((set, warnings)) => {
+            for w in warnings {
+                println!(
+                    "{}",
+                    json!({"level": "warn", "msg": "rules warning", "warning": w})
+                );
+            }
+            (set, None)
+        }
+        Err(failure) => (RuleSet::builtin(), Some(failure)),
+    }
+}
+
 fn endpoint_overridden(service: &str) -> bool {
     std::env::var_os("AWS_ENDPOINT_URL").is_some()
         || std::env::var_os(format!("AWS_ENDPOINT_URL_{service}")).is_some()
@@ -90,17 +157,35 @@ pub async fn run() -> Result<(), Error> {
     let s3_conf = aws_sdk_s3::config::Builder::from(&aws)
         .force_path_style(endpoint_overridden("S3"))
         .build();
+    let s3 = aws_sdk_s3::Client::from_conf(s3_conf);
+    let (rules, rules_failure) = load_rules(&config.rules_files, &s3).await;
+    let alerts = SnsAlerts::new(aws_sdk_sns::Client::new(&aws), &config.alert_topic_arn);
+    if let Some((file, error)) = &rules_failure {
+        let cluster = config
+            .pipeline
+            .default_cluster
+            .as_deref()
+            .unwrap_or("unknown");
+        println!(
+            "{}",
+            json!({"level": "error", "msg": "custom rules not loaded; running the built-in pack",
+                   "file": file, "error": error})
+        );
+        // One alert per cold start; if even that fails, the log line above remains.
+        if let Err(e) = alerts
+            .publish(&rules_load_failure(cluster, file, error))
+            .await
+        {
+            println!(
+                "{}",
+                json!({"level": "error", "msg": "rules failure alert not sent", "error": e.to_string()})
+            );
+        }
+    }
     let app = App {
-        pipeline: Pipeline::new(
-            config.filter.clone(),
-            RuleSet::builtin(),
-            config.pipeline.clone(),
-        ),
-        archive: S3Archive::new(
-            aws_sdk_s3::Client::from_conf(s3_conf),
-            &config.archive_bucket,
-        ),
-        alerts: SnsAlerts::new(aws_sdk_sns::Client::new(&aws), &config.alert_topic_arn),
+        pipeline: Pipeline::new(config.filter.clone(), rules, config.pipeline.clone()),
+        archive: S3Archive::new(s3, &config.archive_bucket),
+        alerts,
         delivery: DeliveryOptions {
             min_alert_severity: config.min_alert_severity,
             sample_events: config.alert_sample_events,

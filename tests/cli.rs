@@ -255,3 +255,146 @@ fn bad_lambda_configuration_fails_with_one_line_naming_the_variable() {
         "{err}"
     );
 }
+
+#[test]
+fn rules_list_validate_and_test_for_a_users_own_file() {
+    let o = run(&[
+        "rules",
+        "list",
+        "--rules",
+        "tests/data/custom/team-rules.yaml",
+        "--rules",
+        "tests/data/custom/team-tuning.yaml",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for needle in [
+        "EKS-001",
+        "TEAM-001",
+        "tests/data/custom/team-rules.yaml",
+        "Secrets listed cluster-wide (disabled)",
+        "EKS-B3",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+
+    let o = run(&["rules", "validate", "tests/data/custom/team-rules.yaml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("ok: 1 file(s), 1 rule(s) defined there"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = run(&["rules", "validate", "tests/data/custom/broken-rules.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("tests/data/custom/broken-rules.yaml:3:"),
+        "file and line: {err}"
+    );
+    assert!(
+        err.contains("Broken rule") && err.contains("ka.no.such.field"),
+        "{err}"
+    );
+
+    let o = run(&[
+        "rules",
+        "test",
+        "tests/data/custom/fixtures",
+        "--rules",
+        "tests/data/custom/team-rules.yaml",
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("rules: 1 passed, 0 failed"),
+        "{}",
+        stdout(&o)
+    );
+    // Without the file the fixtures name an unknown rule: a user's CI sees a failure.
+    let o = run(&["rules", "test", "tests/data/custom/fixtures"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+
+    let o = run(&["rules", "test", "tests/data/rules"]);
+    assert!(
+        o.status.success(),
+        "the built-in pack passes its own fixtures:\n{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn scan_with_custom_rules_no_defaults_and_first_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let nd = dir.path().join("events.ndjson");
+    let ev = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/custom/fixtures/TEAM-001/positive-1.json"
+    ))
+    .unwrap();
+    std::fs::write(&nd, ev).unwrap();
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--rules",
+        "tests/data/custom/team-rules.yaml",
+        "--cluster",
+        "prod-eu-1",
+        nd.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f: Value = serde_json::from_str(stdout(&o).lines().next().expect("a finding")).unwrap();
+    assert_eq!(f["rule_id"], "TEAM-001");
+    assert_eq!(
+        f["output"],
+        "namespace prod-payments deleted by arn:aws:sts::111122223333:assumed-role/Developer/bob from 203.0.113.20"
+    );
+    assert_eq!(f["cluster"], "prod-eu-1");
+
+    // Only the user's rules: the built-in exec rules stay silent.
+    let o = run(&[
+        "scan",
+        "--format",
+        "json",
+        "--no-default-rules",
+        "--rules",
+        "tests/data/custom/team-rules.yaml",
+        "events/exec-kube-system.json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "");
+
+    // first: one finding per event (Falco's default), all: every matching rule.
+    let count = |matching: &str| {
+        let o = run(&[
+            "scan",
+            "--format",
+            "json",
+            "--rule-matching",
+            matching,
+            "events/exec-kube-system.json",
+        ]);
+        stdout(&o).lines().count()
+    };
+    assert!(
+        count("all") > count("first"),
+        "all {} first {}",
+        count("all"),
+        count("first")
+    );
+    assert_eq!(count("first"), 2);
+
+    let o = run(&[
+        "scan",
+        "--rules",
+        "tests/data/custom/broken-rules.yaml",
+        "events/exec-kube-system.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("broken-rules.yaml:3:"),
+        "{}",
+        stderr(&o)
+    );
+}

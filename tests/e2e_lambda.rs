@@ -468,3 +468,117 @@ async fn fifo_topic_deduplicates_a_redelivered_alert() {
         "each alert delivered once despite two publishes"
     );
 }
+
+/// RULES_FILES from S3: a team's rule fires in the Lambda; a broken file does not stop the
+/// function — it archives and runs the built-in pack, and sends one alert naming the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_rules_from_s3_and_fallback_when_broken() {
+    let env = env().await;
+    let put = |key: &'static str, path: &'static str| {
+        let s3 = env.s3.clone();
+        async move {
+            let body = std::fs::read(manifest_dir().join(path)).unwrap();
+            s3.put_object()
+                .bucket(BUCKET)
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .expect("put rules");
+        }
+    };
+    put("rules/team.yaml", "tests/data/custom/team-rules.yaml").await;
+    put("rules/broken.yaml", "tests/data/custom/broken-rules.yaml").await;
+
+    // A Lambda payload with one namespace deletion, built as CloudWatch would.
+    let event = std::fs::read_to_string(
+        manifest_dir().join("tests/data/custom/fixtures/TEAM-001/positive-1.json"),
+    )
+    .unwrap();
+    let data = eks_audit_watch::pipeline::decode::LogsData {
+        message_type: "DATA_MESSAGE".into(),
+        owner: "111122223333".into(),
+        log_group: "/aws/eks/prod-eu-1/cluster".into(),
+        log_stream: "kube-apiserver-audit-0123456789abcdef".into(),
+        subscription_filters: vec!["eks-audit-watch".into()],
+        log_events: vec![eks_audit_watch::pipeline::decode::LogEvent {
+            id: "37960143000000000000000000000000000000000000000000000001".into(),
+            timestamp: 1_795_516_200_000,
+            message: event.trim().to_string(),
+        }],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let payload = dir.path().join("namespace-delete.json");
+    std::fs::write(
+        &payload,
+        eks_audit_watch::pipeline::decode::encode_payload(&data).to_string(),
+    )
+    .unwrap();
+
+    let base = |rules: &str| {
+        vec![
+            ("ARCHIVE_BUCKET", BUCKET.to_string()),
+            ("ALERT_TOPIC_ARN", env.topic_arn.clone()),
+            ("AWS_ENDPOINT_URL", env.moto.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("CLUSTER_NAME", "prod-eu-1".into()),
+            ("RULES_FILES", rules.to_string()),
+        ]
+    };
+    {
+        let watch = LambdaWatch::start(&base(&format!("s3://{BUCKET}/rules/team.yaml")));
+        let (ok, out, err) = watch.invoke(&payload);
+        assert!(ok, "{out}{err}\n{}", watch.service.log_text());
+        let alerts = env.drain_alerts().await;
+        let team = alerts
+            .iter()
+            .find(|a| a.rule_id == "TEAM-001")
+            .unwrap_or_else(|| panic!("no TEAM-001 alert: {}", watch.service.log_text()));
+        assert_eq!(team.severity, "high");
+        assert!(team.body.contains("namespace prod-payments deleted by arn:aws:sts::111122223333:assumed-role/Developer/bob"), "{}", team.body);
+    }
+    {
+        let watch = LambdaWatch::start(&base(&format!(
+            "s3://{BUCKET}/rules/team.yaml,s3://{BUCKET}/rules/broken.yaml"
+        )));
+        let resp = invoke(&watch, "exec-kube-system.json");
+        assert!(
+            resp["archive"].as_str().unwrap().starts_with("s3://"),
+            "still archives: {resp}"
+        );
+        let alerts = env.drain_alerts().await;
+        let failure = alerts
+            .iter()
+            .find(|a| a.rule_id == "EKS-RULES-LOAD")
+            .unwrap_or_else(|| panic!("no rules-load alert; log:\n{}", watch.service.log_text()));
+        assert!(
+            failure
+                .subject
+                .contains("Custom rules not loaded on prod-eu-1"),
+            "{}",
+            failure.subject
+        );
+        assert!(
+            failure
+                .body
+                .contains("s3://audit-archive/rules/broken.yaml")
+                && failure.body.contains("ka.no.such.field"),
+            "{}",
+            failure.body
+        );
+        assert!(
+            alerts.iter().any(|a| a.rule_id == "EKS-024"),
+            "the built-in pack still runs"
+        );
+        assert!(!alerts.iter().any(|a| a.rule_id == "TEAM-001"));
+        assert_eq!(
+            alerts
+                .iter()
+                .filter(|a| a.rule_id == "EKS-RULES-LOAD")
+                .count(),
+            1
+        );
+    }
+}

@@ -3,6 +3,7 @@
 pub mod filter_test;
 pub mod input;
 pub mod pack;
+pub mod rules;
 pub mod scan;
 pub mod table;
 
@@ -30,6 +31,9 @@ pub enum Command {
     Pack(pack::PackArgs),
     /// Show which events a CloudWatch Logs filter pattern keeps
     FilterTest(filter_test::FilterTestArgs),
+    /// List, validate and test detection rules
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
 }
 
 /// Exit codes: 0 success, 1 failure, 2 unusable input or usage.
@@ -49,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Scan(a) => scan::run(a),
         Command::Pack(a) => pack::run(a),
         Command::FilterTest(a) => filter_test::run(a),
+        Command::Rules(c) => rules::run(c),
     };
     match result {
         Ok(code) => code,

@@ -14,8 +14,8 @@ use crate::alert::DEFAULT_SAMPLE_EVENTS;
 use crate::deliver::{DeliveryOptions, deliver};
 use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
 use crate::pipeline::detect::Finding;
+use crate::pipeline::ipintel::CidrSet;
 use crate::pipeline::{Counters, Pipeline, PipelineOptions};
-use crate::rules::RuleSet;
 use crate::severity::Severity;
 use crate::sinks::fs::DirArchive;
 use crate::sinks::memory::{DiscardArchive, MemoryAlerts};
@@ -54,6 +54,14 @@ pub struct ScanArgs {
     /// Print the SNS alerts the Lambda would send (at --min-severity or above)
     #[arg(long)]
     pub alerts: bool,
+    #[command(flatten)]
+    pub rule_args: super::rules::RuleArgs,
+    /// Within-batch thresholds, e.g. forbidden=10,discovery=8,secret-reads=10,anonymous=5 (0 = off)
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub batch_thresholds: String,
+    /// Trusted egress CIDRs (comma-separated) for the public-IP rules
+    #[arg(long, value_name = "CIDRS", default_value = "")]
+    pub trusted_cidrs: String,
     /// Bound on a gzip input's inflated size, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CLI_MAX_INFLATED)]
     pub max_inflated_bytes: u64,
@@ -104,9 +112,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let filter = FilterPattern::parse(pattern).context("--filter-pattern")?;
     let options = PipelineOptions {
         default_cluster: args.cluster.clone(),
+        rule_matching: args.rule_args.rule_matching.into(),
+        batch_thresholds: args
+            .batch_thresholds
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--batch-thresholds: {e}"))?,
+        trusted_cidrs: CidrSet::parse_list(&args.trusted_cidrs.replace(',', "\n"))
+            .map_err(|e| anyhow::anyhow!("--trusted-cidrs: {e}"))?,
         ..PipelineOptions::default()
     };
-    let pipeline = Pipeline::new(filter, RuleSet::builtin(), options);
+    let pipeline = Pipeline::new(filter, args.rule_args.load()?, options);
     let nd = NdjsonOptions {
         log_group: format!(
             "/aws/eks/{}/cluster",

@@ -46,8 +46,65 @@ pub struct Finding {
     pub cw_event_id: String,
 }
 
-/// Evaluates `rules` and returns the findings plus the references stored in the
-/// archived event's enrichment.
+/// What a finding says about the rule that produced it.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleRef<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub severity: Severity,
+    pub tags: &'a [String],
+    pub desc: &'a str,
+}
+
+/// A finding of `rule` on one event.
+pub fn finding(
+    rule: RuleRef<'_>,
+    output: String,
+    event: &AuditEvent,
+    enrichment: &Enrichment,
+) -> Finding {
+    let identity = enrichment.identity.as_ref();
+    let resource = match event.subresource() {
+        "" => event.resource().to_string(),
+        sub => format!("{}/{sub}", event.resource()),
+    };
+    Finding {
+        rule: rule.name.to_string(),
+        rule_id: rule.id.to_string(),
+        severity: rule.severity,
+        tags: rule.tags.to_vec(),
+        description: rule.desc.to_string(),
+        output,
+        audit_id: event.audit_id().to_string(),
+        cluster: enrichment.cluster.clone(),
+        account: enrichment.account.clone(),
+        user: event.username().to_string(),
+        identity_kind: identity
+            .map(|i| i.kind.as_str())
+            .unwrap_or("other")
+            .to_string(),
+        arn: identity.and_then(|i| i.arn.clone()),
+        verb: event.verb().to_string(),
+        resource,
+        namespace: event.namespace().to_string(),
+        name: event.name().to_string(),
+        request_uri: event.request_uri().to_string(),
+        source_ip: enrichment.source_ip.clone().unwrap_or_default(),
+        source_ip_class: enrichment
+            .source_ip_class
+            .map(|c| c.as_str())
+            .unwrap_or("unknown")
+            .to_string(),
+        user_agent: event.user_agent().to_string(),
+        response_code: event.response_code(),
+        decision: enrichment.decision.clone(),
+        exec_command: enrichment.exec.as_ref().map(|e| e.command_line.clone()),
+        time: event.time().to_string(),
+        cw_event_id: enrichment.cw_event_id.clone(),
+    }
+}
+
+/// Evaluates `rules` and returns the findings.
 pub fn detect(
     rules: &RuleSet,
     matching: RuleMatching,
@@ -64,45 +121,14 @@ pub fn detect(
         .into_iter()
         .map(|m| {
             let info = &rules.rules()[m.rule];
-            let identity = enrichment.identity.as_ref();
-            let resource = match event.subresource() {
-                "" => event.resource().to_string(),
-                sub => format!("{}/{sub}", event.resource()),
-            };
-            Finding {
-                rule: info.name.clone(),
-                rule_id: info.id.clone(),
+            let rule = RuleRef {
+                id: &info.id,
+                name: &info.name,
                 severity: info.severity,
-                tags: info.tags.clone(),
-                description: info.desc.clone(),
-                output: m.output,
-                audit_id: event.audit_id().to_string(),
-                cluster: enrichment.cluster.clone(),
-                account: enrichment.account.clone(),
-                user: event.username().to_string(),
-                identity_kind: identity
-                    .map(|i| i.kind.as_str())
-                    .unwrap_or("other")
-                    .to_string(),
-                arn: identity.and_then(|i| i.arn.clone()),
-                verb: event.verb().to_string(),
-                resource,
-                namespace: event.namespace().to_string(),
-                name: event.name().to_string(),
-                request_uri: event.request_uri().to_string(),
-                source_ip: enrichment.source_ip.clone().unwrap_or_default(),
-                source_ip_class: enrichment
-                    .source_ip_class
-                    .map(|c| c.as_str())
-                    .unwrap_or("unknown")
-                    .to_string(),
-                user_agent: event.user_agent().to_string(),
-                response_code: event.response_code(),
-                decision: enrichment.decision.clone(),
-                exec_command: enrichment.exec.as_ref().map(|e| e.command_line.clone()),
-                time: event.time().to_string(),
-                cw_event_id: enrichment.cw_event_id.clone(),
-            }
+                tags: &info.tags,
+                desc: &info.desc,
+            };
+            finding(rule, m.output, event, enrichment)
         })
         .collect()
 }

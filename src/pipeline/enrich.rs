@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::decode::{LogEvent, LogsData};
 use super::event::AuditEvent;
+use super::ipintel::IpIntel;
 use crate::severity::Severity;
 use crate::timefmt;
 
@@ -320,6 +321,15 @@ pub struct Enrichment {
     pub source_ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ip_class: Option<IpClass>,
+    /// In AWS's published EC2 ranges (embedded snapshot): NAT gateways, AWS services.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip_aws: Option<bool>,
+    /// In the operator's TRUSTED_CIDRS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip_trusted: Option<bool>,
+    /// The indicator list the address is on (`tor-exit`, or a user list's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip_indicator: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecInfo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -348,6 +358,9 @@ pub fn base(ctx: &BatchContext, log: &LogEvent) -> Enrichment {
         latency_ms: None,
         source_ip: None,
         source_ip_class: None,
+        source_ip_aws: None,
+        source_ip_trusted: None,
+        source_ip_indicator: None,
         exec: None,
         redacted: Vec::new(),
         detections: Vec::new(),
@@ -355,7 +368,12 @@ pub fn base(ctx: &BatchContext, log: &LogEvent) -> Enrichment {
     }
 }
 
-pub fn enrich(event: &AuditEvent, ctx: &BatchContext, log: &LogEvent) -> Enrichment {
+pub fn enrich(
+    event: &AuditEvent,
+    ctx: &BatchContext,
+    log: &LogEvent,
+    intel: &IpIntel,
+) -> Enrichment {
     let json = &event.json;
     let annotation = |k: &str| {
         json.get("annotations")
@@ -378,8 +396,15 @@ pub fn enrich(event: &AuditEvent, ctx: &BatchContext, log: &LogEvent) -> Enrichm
         .and_then(|ips| ips.last())
         .and_then(Value::as_str)
         .map(str::to_string);
+    let facts = source_ip
+        .as_deref()
+        .map(|ip| intel.lookup(ip))
+        .unwrap_or_default();
     Enrichment {
         identity: Some(identity(json)),
+        source_ip_aws: source_ip.as_ref().map(|_| facts.aws),
+        source_ip_trusted: source_ip.as_ref().map(|_| facts.trusted),
+        source_ip_indicator: facts.indicator,
         decision: annotation("authorization.k8s.io/decision"),
         reason: annotation("authorization.k8s.io/reason"),
         latency_ms,
@@ -527,7 +552,7 @@ mod tests {
             timestamp: 1_795_515_330_123,
             message: String::new(),
         };
-        let en = enrich(&e, &ctx, &log);
+        let en = enrich(&e, &ctx, &log, &IpIntel::default());
         assert_eq!(en.decision.as_deref(), Some("allow"));
         assert_eq!(en.latency_ms, Some(12.5));
         assert_eq!(en.source_ip.as_deref(), Some("10.0.0.5"));

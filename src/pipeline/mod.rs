@@ -3,10 +3,12 @@
 //! Everything here is pure: it takes bytes and configuration and returns what should be
 //! written where ([`BatchOutcome`]). The Lambda handler and the CLI own the I/O.
 
+pub mod batch;
 pub mod decode;
 pub mod detect;
 pub mod enrich;
 pub mod event;
+pub mod ipintel;
 pub mod redact;
 
 use std::collections::{BTreeMap, HashSet};
@@ -36,6 +38,9 @@ pub struct PipelineOptions {
     pub quarantine_prefix: String,
     pub gzip_level: u32,
     pub rule_matching: RuleMatching,
+    pub batch_thresholds: batch::BatchThresholds,
+    /// Source addresses the operator trusts (VPN egress, office), for rules on public IPs.
+    pub trusted_cidrs: ipintel::CidrSet,
 }
 
 impl Default for PipelineOptions {
@@ -48,6 +53,8 @@ impl Default for PipelineOptions {
             quarantine_prefix: "quarantine".into(),
             gzip_level: 6,
             rule_matching: RuleMatching::All,
+            batch_thresholds: batch::BatchThresholds::default(),
+            trusted_cidrs: ipintel::CidrSet::default(),
         }
     }
 }
@@ -141,14 +148,17 @@ pub struct Pipeline {
     pub filter: FilterPattern,
     pub rules: RuleSet,
     pub options: PipelineOptions,
+    pub ip_intel: ipintel::IpIntel,
 }
 
 impl Pipeline {
     pub fn new(filter: FilterPattern, rules: RuleSet, options: PipelineOptions) -> Self {
+        let ip_intel = ipintel::IpIntel::embedded(options.trusted_cidrs.clone());
         Pipeline {
             filter,
             rules,
             options,
+            ip_intel,
         }
     }
 
@@ -225,6 +235,7 @@ impl Pipeline {
         };
         let mut writer = NdjsonGzWriter::new(self.options.gzip_level);
         let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
         for (index, log) in data.log_events.iter().enumerate() {
             let mut event = match AuditEvent::parse(&log.message) {
                 Ok(e) => e,
@@ -256,9 +267,10 @@ impl Pipeline {
                 continue;
             }
             let redacted = redact::redact_event(&mut event.json);
-            let mut en = enrich::enrich(&event, &ctx, log);
+            let mut en = enrich::enrich(&event, &ctx, log, &self.ip_intel);
             out.counters.redacted_values += redacted.len() as u64;
             en.redacted = redacted;
+            bursts.observe(&event, &en);
             let mut en_json = serde_json::to_value(&en).expect("enrichment serialises");
             let findings = detect::detect(
                 &self.rules,
@@ -281,6 +293,11 @@ impl Pipeline {
             writer.push(&event.json).expect("in-memory write");
             out.counters.kept += 1;
         }
+        let batch_findings = bursts.finish();
+        for f in &batch_findings {
+            *out.counters.findings.entry(f.severity).or_default() += 1;
+        }
+        out.findings.extend(batch_findings);
         if writer.records() > 0 {
             let first = &data.log_events[0];
             let key = ArchiveKey::for_batch(

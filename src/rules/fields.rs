@@ -277,6 +277,12 @@ fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
         "eaw.identity.session_name" => scalar(Enrich("/identity/sessionName")),
         "eaw.source_ip" => scalar(Enrich("/sourceIp")),
         "eaw.source_ip.class" => scalar(Enrich("/sourceIpClass")),
+        // "true" when the source IP is in the embedded AWS ip-ranges snapshot (EC2 prefixes).
+        "eaw.source_ip.aws" => scalar(Enrich("/sourceIpAws")),
+        // "true" when the source IP is in the configured trusted CIDRs (TRUSTED_CIDRS).
+        "eaw.source_ip.trusted" => scalar(Enrich("/sourceIpTrusted")),
+        // The name of the indicator list the source IP is on (e.g. "tor-exit"), if any.
+        "eaw.source_ip.indicator" => scalar(Enrich("/sourceIpIndicator")),
         "eaw.exec.command" => scalar(Enrich("/exec/commandLine")),
         "eaw.decision" => scalar(Enrich("/decision")),
         "eaw.pod.image.repository" => Some((AllImageRepos, true, A::None)),

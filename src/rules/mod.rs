@@ -4,7 +4,7 @@
 //! evaluated per event without re-parsing; outputs rendered by [`output`].
 //!
 //! ```
-//! use rules_scratch::rules::{EventView, RuleMatching, RuleSet, RuleSource};
+//! use eks_audit_watch::rules::{EventView, RuleMatching, RuleSet, RuleSource};
 //! let src = RuleSource { name: "my.yaml".into(), text: r#"
 //! - rule: Delete namespace
 //!   id: MY-001
@@ -99,7 +99,9 @@ impl std::fmt::Debug for RuleSet {
     }
 }
 
-const BUILTIN_PACK: &str = include_str!("../../rules/eks.yaml");
+/// The built-in pack, loaded in this order: `eks.yaml` holds the shared lists and macros
+/// the later files use. Each entry is (label, text).
+const BUILTIN_PACK: &[(&str, &str)] = &[("builtin:eks.yaml", include_str!("../../rules/eks.yaml"))];
 
 impl RuleSet {
     /// Loads `sources` in order, later ones amending earlier ones as Falco does. On success,
@@ -118,19 +120,36 @@ impl RuleSet {
         }
     }
 
-    /// The built-in EKS pack (`rules/eks.yaml`).
+    /// The built-in EKS pack (`rules/*.yaml`, embedded).
     pub fn builtin() -> RuleSet {
-        match RuleSet::load(&[RuleSet::builtin_source()]) {
+        match RuleSet::load(&RuleSet::builtin_sources()) {
             Ok((set, _)) => set,
             Err(e) => panic!("the built-in rule pack is broken:\n{e}"),
         }
     }
 
-    pub fn builtin_source() -> RuleSource {
-        RuleSource {
-            name: "builtin:eks.yaml".into(),
-            text: BUILTIN_PACK.into(),
-        }
+    /// The built-in pack (unless `builtin` is false) followed by `extra`, in order.
+    pub fn load_with_builtin(
+        builtin: bool,
+        extra: Vec<RuleSource>,
+    ) -> Result<(RuleSet, Vec<String>), RulesError> {
+        let mut sources = if builtin {
+            RuleSet::builtin_sources()
+        } else {
+            Vec::new()
+        };
+        sources.extend(extra);
+        RuleSet::load(&sources)
+    }
+
+    pub fn builtin_sources() -> Vec<RuleSource> {
+        BUILTIN_PACK
+            .iter()
+            .map(|(name, text)| RuleSource {
+                name: name.to_string(),
+                text: text.to_string(),
+            })
+            .collect()
     }
 
     /// Every rule, enabled or not, in file order.

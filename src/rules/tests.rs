@@ -37,7 +37,7 @@ fn fired(set: &RuleSet, ev: &Value, en: Option<&Value>) -> Vec<String> {
 
 #[test]
 fn builtin_pack_loads_without_errors_or_warnings() {
-    let (set, warnings) = load_ok(&[RuleSet::builtin_source()]);
+    let (set, warnings) = load_ok(&RuleSet::builtin_sources());
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(set.rules().len(), RuleSet::builtin().rules().len());
 }
