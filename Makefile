@@ -11,7 +11,7 @@ REGION     ?= $(or $(AWS_REGION),eu-west-1)
 PIP        ?= python3 -m pip
 EVENT_SRCS := $(wildcard events/src/*.ndjson)
 
-.PHONY: help setup install demo build test lint events watch invoke deploy deploy-cargo clean
+.PHONY: help setup install demo build test lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -70,6 +70,17 @@ deploy-cargo: build ## deploy the function only, with cargo lambda (bucket/topic
 	cargo lambda deploy --region $(REGION) --iam-role $(IAM_ROLE) --timeout 60 --memory 256 \
 	  --env-var ARCHIVE_BUCKET=$(ARCHIVE_BUCKET) --env-var ALERT_TOPIC_ARN=$(ALERT_TOPIC_ARN) \
 	  --env-var CLUSTER_NAME=$(CLUSTER) eks-audit-watch
+
+falco-rules: $(BIN) ## check the upstream Falco k8s_audit rules load unmodified (needs ../shared/falco)
+	$(BIN) rules validate --no-default-rules ../shared/falco/k8s_audit_rules.yaml
+
+refresh-ip-data: ## re-download AWS EC2 ranges and Tor exit nodes into data/ (needs internet, curl, jq)
+	@{ echo "# source: https://ip-ranges.amazonaws.com/ip-ranges.json (EC2), fetched $$(date -u +%FT%TZ)"; \
+	  curl -fsS https://ip-ranges.amazonaws.com/ip-ranges.json | jq -r '(.prefixes[]|select(.service=="EC2")|.ip_prefix), (.ipv6_prefixes[]|select(.service=="EC2")|.ipv6_prefix)' | sort -u; } > data/aws-ec2-ranges.txt.new
+	@{ echo "# source: https://check.torproject.org/torbulkexitlist, fetched $$(date -u +%FT%TZ)"; \
+	  curl -fsS https://check.torproject.org/torbulkexitlist | sort -u; } > data/tor-exit-nodes.txt.new
+	mv data/aws-ec2-ranges.txt.new data/aws-ec2-ranges.txt
+	mv data/tor-exit-nodes.txt.new data/tor-exit-nodes.txt
 
 clean: ## remove build output and the local archive
 	cargo clean

@@ -344,8 +344,18 @@ fn scan_with_custom_rules_no_defaults_and_first_match() {
         nd.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let f: Value = serde_json::from_str(stdout(&o).lines().next().expect("a finding")).unwrap();
-    assert_eq!(f["rule_id"], "TEAM-001");
+    let findings: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let f = findings
+        .iter()
+        .find(|f| f["rule_id"] == "TEAM-001")
+        .expect("the team's rule fired");
+    assert!(
+        findings.iter().any(|f| f["rule_id"] == "EKS-047"),
+        "the built-in pack runs alongside"
+    );
     assert_eq!(
         f["output"],
         "namespace prod-payments deleted by arn:aws:sts::111122223333:assumed-role/Developer/bob from 203.0.113.20"
@@ -397,4 +407,45 @@ fn scan_with_custom_rules_no_defaults_and_first_match() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Within-batch detections: each has a positive and a near-miss negative batch, and the
+/// thresholds are configuration.
+#[test]
+fn within_batch_detections_fire_at_their_thresholds() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/batch");
+    let ids = |file: &str, extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["scan", "--format", "json", "--min-severity", "info"];
+        args.extend_from_slice(extra);
+        args.push(file);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["rule_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    for id in ["EKS-B1", "EKS-B2", "EKS-B3", "EKS-B4"] {
+        let pos = format!("{root}/{id}/positive-1.ndjson");
+        let neg = format!("{root}/{id}/negative-1.ndjson");
+        assert_eq!(
+            ids(&pos, &[]).iter().filter(|r| *r == id).count(),
+            1,
+            "{id} positive"
+        );
+        assert!(!ids(&neg, &[]).contains(&id.to_string()), "{id} negative");
+    }
+    // Lower the threshold and the near miss fires; 0 switches the detection off.
+    let b1_neg = format!("{root}/EKS-B1/negative-1.ndjson");
+    assert!(ids(&b1_neg, &["--batch-thresholds", "forbidden=9"]).contains(&"EKS-B1".to_string()));
+    let b1_pos = format!("{root}/EKS-B1/positive-1.ndjson");
+    assert!(!ids(&b1_pos, &["--batch-thresholds", "forbidden=0"]).contains(&"EKS-B1".to_string()));
+    let o = run(&["scan", "--batch-thresholds", "forbidden=many", &b1_pos]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--batch-thresholds"), "{}", stderr(&o));
 }

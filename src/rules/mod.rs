@@ -101,7 +101,21 @@ impl std::fmt::Debug for RuleSet {
 
 /// The built-in pack, loaded in this order: `eks.yaml` holds the shared lists and macros
 /// the later files use. Each entry is (label, text).
-const BUILTIN_PACK: &[(&str, &str)] = &[("builtin:eks.yaml", include_str!("../../rules/eks.yaml"))];
+const BUILTIN_PACK: &[(&str, &str)] = &[
+    ("builtin:eks.yaml", include_str!("../../rules/eks.yaml")),
+    (
+        "builtin:eks-identity.yaml",
+        include_str!("../../rules/eks-identity.yaml"),
+    ),
+    (
+        "builtin:eks-credentials-execution.yaml",
+        include_str!("../../rules/eks-credentials-execution.yaml"),
+    ),
+    (
+        "builtin:eks-workloads-exposure.yaml",
+        include_str!("../../rules/eks-workloads-exposure.yaml"),
+    ),
+];
 
 impl RuleSet {
     /// Loads `sources` in order, later ones amending earlier ones as Falco does. On success,
