@@ -6,8 +6,10 @@
 
 pub mod alert;
 pub mod archive;
+pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod deliver;
 pub mod filter_pattern;
 pub mod lambda;

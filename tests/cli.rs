@@ -449,3 +449,38 @@ fn within_batch_detections_fire_at_their_thresholds() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--batch-thresholds"), "{}", stderr(&o));
 }
+
+/// The benchmark runs end to end on a small corpus (a smoke test: no timing is asserted).
+#[test]
+fn bench_smoke_reports_every_figure() {
+    let o = run(&["bench", "--events", "1500", "--json", "--no-memory"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).expect("bench --json prints JSON");
+    assert_eq!(r["events"], 1500);
+    for key in [
+        "single_thread_events_per_sec",
+        "multi_thread_events_per_sec",
+        "single_thread_mb_per_sec",
+        "floor_seconds",
+        "floor_ratio",
+        "archive_vs_input_raw",
+    ] {
+        assert!(
+            r[key].as_f64().is_some_and(|x| x > 0.0),
+            "{key}: {}",
+            r[key]
+        );
+    }
+    let stages: Vec<&str> = r["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages.len(), 9, "{stages:?}");
+    assert!(
+        r["cold_start_ms"].as_f64().is_some(),
+        "the cold start probe reached the local Runtime API: {r}"
+    );
+    assert!(r["kept"].as_u64().unwrap() > 1000);
+}

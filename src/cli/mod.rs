@@ -1,5 +1,6 @@
 //! The command-line tool: the same pipeline as the Lambda, with local sinks.
 
+pub mod bench;
 pub mod filter_test;
 pub mod input;
 pub mod pack;
@@ -31,6 +32,8 @@ pub enum Command {
     Pack(pack::PackArgs),
     /// Show which events a CloudWatch Logs filter pattern keeps
     FilterTest(filter_test::FilterTestArgs),
+    /// Measure throughput, stage times, memory, archive size and cold start on a generated corpus
+    Bench(bench::BenchArgs),
     /// List, validate and test detection rules
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Pack(a) => pack::run(a),
         Command::FilterTest(a) => filter_test::run(a),
         Command::Rules(c) => rules::run(c),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(code) => code,

@@ -96,16 +96,16 @@ pub fn decode_payload(
     payload: &serde_json::Value,
     max_inflated: u64,
 ) -> Result<Decoded, QuarantineReason> {
-    let data = payload
-        .get("awslogs")
-        .and_then(|a| a.get("data"))
-        .and_then(|d| d.as_str())
-        .ok_or(QuarantineReason::MissingData)?;
-    decode_data(data, max_inflated)
+    decode_data(payload_data(payload)?, max_inflated)
 }
 
 /// Decodes the `awslogs.data` string: base64 → gzip → JSON.
 pub fn decode_data(data: &str, max_inflated: u64) -> Result<Decoded, QuarantineReason> {
+    parse_logs_data(&inflate_data(data, max_inflated)?)
+}
+
+/// base64 → gzip → the JSON bytes of the CloudWatch Logs message, bounded.
+pub fn inflate_data(data: &str, max_inflated: u64) -> Result<Vec<u8>, QuarantineReason> {
     // CloudWatch pads; tolerate unpadded input from hand-made fixtures.
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -115,8 +115,16 @@ pub fn decode_data(data: &str, max_inflated: u64) -> Result<Decoded, QuarantineR
     let compressed = engine
         .decode(data.trim().as_bytes())
         .map_err(|e| QuarantineReason::BadBase64(e.to_string()))?;
-    let json = gunzip_bounded(&compressed, max_inflated)?;
-    parse_logs_data(&json)
+    gunzip_bounded(&compressed, max_inflated)
+}
+
+/// The `awslogs.data` string of a payload.
+pub fn payload_data(payload: &serde_json::Value) -> Result<&str, QuarantineReason> {
+    payload
+        .get("awslogs")
+        .and_then(|a| a.get("data"))
+        .and_then(|d| d.as_str())
+        .ok_or(QuarantineReason::MissingData)
 }
 
 /// Inflates gzip (concatenated members allowed) but never more than `max` bytes.

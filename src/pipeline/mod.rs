@@ -10,6 +10,7 @@ pub mod enrich;
 pub mod event;
 pub mod ipintel;
 pub mod redact;
+pub mod timing;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,6 +27,7 @@ use decode::{Decoded, LogsData, QuarantineReason};
 use detect::Finding;
 use enrich::{BatchContext, ENRICHMENT_KEY};
 use event::AuditEvent;
+pub use timing::{Stage, Stopwatch};
 
 /// Options shared by the Lambda and the CLI.
 #[derive(Debug, Clone)]
@@ -165,8 +167,27 @@ impl Pipeline {
     /// A Lambda payload (`{"awslogs":…}`). `raw` is the payload as received (quarantined
     /// verbatim if it cannot be decoded); `now_ms` dates the quarantine object.
     pub fn process_payload(&self, payload: &Value, raw: &[u8], now_ms: i64) -> BatchOutcome {
-        match decode::decode_payload(payload, self.options.max_inflated_bytes) {
-            Ok(decoded) => self.process_decoded(decoded),
+        self.process_payload_timed(payload, raw, now_ms, &mut Stopwatch::off())
+    }
+
+    /// As [`Pipeline::process_payload`], adding each stage's time to `sw` (the benchmark).
+    pub fn process_payload_timed(
+        &self,
+        payload: &Value,
+        raw: &[u8],
+        now_ms: i64,
+        sw: &mut Stopwatch,
+    ) -> BatchOutcome {
+        let t = sw.start();
+        let json = decode::payload_data(payload)
+            .and_then(|d| decode::inflate_data(d, self.options.max_inflated_bytes));
+        sw.stop(Stage::Inflate, t);
+        let t = sw.start();
+        let decoded = json.and_then(|j| decode::parse_logs_data(&j));
+        sw.stop(Stage::LogsParse, t);
+        match decoded {
+            Ok(Decoded::Data(data)) => self.process_logs_timed(&data, sw),
+            Ok(control) => self.process_decoded(control),
             Err(reason) => self.quarantine(raw, reason, now_ms),
         }
     }
@@ -220,6 +241,10 @@ impl Pipeline {
 
     /// A decoded DATA_MESSAGE batch.
     pub fn process_logs(&self, data: &LogsData) -> BatchOutcome {
+        self.process_logs_timed(data, &mut Stopwatch::off())
+    }
+
+    pub fn process_logs_timed(&self, data: &LogsData, sw: &mut Stopwatch) -> BatchOutcome {
         let ctx = BatchContext::new(
             data,
             self.options.default_cluster.as_deref(),
@@ -234,10 +259,14 @@ impl Pipeline {
             ..Default::default()
         };
         let mut writer = NdjsonGzWriter::new(self.options.gzip_level);
+        let mut line: Vec<u8> = Vec::with_capacity(8 * 1024);
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
         for (index, log) in data.log_events.iter().enumerate() {
-            let mut event = match AuditEvent::parse(&log.message) {
+            let t = sw.start();
+            let parsed = AuditEvent::parse(&log.message);
+            sw.stop(Stage::EventParse, t);
+            let mut event = match parsed {
                 Ok(e) => e,
                 Err(err) => {
                     // Never dropped: archived raw (redacted) with the reason.
@@ -262,16 +291,24 @@ impl Pipeline {
                 out.counters.duplicates += 1;
                 continue;
             }
-            if !self.filter.matches(&event.json) {
+            let t = sw.start();
+            let keep = self.filter.matches(&event.json);
+            sw.stop(Stage::Filter, t);
+            if !keep {
                 out.counters.filtered += 1;
                 continue;
             }
+            let t = sw.start();
             let redacted = redact::redact_event(&mut event.json);
+            sw.stop(Stage::Redact, t);
+            let t = sw.start();
             let mut en = enrich::enrich(&event, &ctx, log, &self.ip_intel);
             out.counters.redacted_values += redacted.len() as u64;
             en.redacted = redacted;
-            bursts.observe(&event, &en);
             let mut en_json = serde_json::to_value(&en).expect("enrichment serialises");
+            sw.stop(Stage::Enrich, t);
+            let t = sw.start();
+            bursts.observe(&event, &en);
             let findings = detect::detect(
                 &self.rules,
                 self.options.rule_matching,
@@ -287,10 +324,17 @@ impl Pipeline {
                 *out.counters.findings.entry(f.severity).or_default() += 1;
             }
             out.findings.extend(findings);
+            sw.stop(Stage::Detect, t);
+            let t = sw.start();
             if let Value::Object(map) = &mut event.json {
                 map.insert(ENRICHMENT_KEY.to_string(), en_json);
             }
-            writer.push(&event.json).expect("in-memory write");
+            line.clear();
+            serde_json::to_writer(&mut line, &event.json).expect("in-memory serialise");
+            sw.stop(Stage::Serialise, t);
+            let t = sw.start();
+            writer.push_line(&line).expect("in-memory write");
+            sw.stop(Stage::Compress, t);
             out.counters.kept += 1;
         }
         let batch_findings = bursts.finish();
@@ -309,7 +353,9 @@ impl Pipeline {
             );
             let records = writer.records();
             out.counters.archive_raw_bytes = writer.raw_bytes();
+            let t = sw.start();
             let body = writer.finish().expect("in-memory gzip");
+            sw.stop(Stage::Compress, t);
             out.counters.archive_objects = 1;
             out.counters.archive_compressed_bytes = body.len() as u64;
             out.archive = Some(ArchiveObject { key, body, records });

@@ -3,7 +3,9 @@
 //! load, into a [`Field`]; evaluation only walks the JSON, borrowing strings from it.
 //!
 //! Every value is a string: JSON strings as they are, numbers and booleans as their JSON
-//! text (`201`, `true`), objects and arrays as compact JSON. A JSON `null` counts as absent.
+//! text (`201`, `true`), objects and arrays as compact JSON with keys in the event's order, as
+//! the plugin prints them (serde_json's `preserve_order` feature). A JSON `null` counts as
+//! absent.
 //!
 //! Deliberate differences from the k8saudit plugin (0.18.0):
 //! - `ka.req.pod.*` / `ka.req.container.*` / `ka.req.volume.*` read the pod spec of a bare Pod
@@ -108,6 +110,9 @@ enum Kind {
     Path(&'static [&'static str]),
     /// The elements of an array at a path of the event (index argument applies).
     PathList(&'static [&'static str]),
+    /// A list field whose one value is the whole JSON at a path (the plugin does not split it;
+    /// an index argument is accepted and, as in the plugin, ignored).
+    PathWhole(&'static [&'static str]),
     UriParam,
     TargetPodName,
     SubjectNames(&'static str, bool),
@@ -250,8 +255,9 @@ fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
         "ka.req.role.rules.verbs" => Some((RoleRules("verbs"), true, A::Index)),
         "ka.req.role.rules.resources" => Some((RoleRules("resources"), true, A::Index)),
         "ka.req.service.type" => scalar(Path(&["requestObject", "spec", "type"])),
+        // The plugin yields the whole `ports` array as one JSON value, index or not.
         "ka.req.service.ports" => Some((
-            PathList(&["requestObject", "spec", "ports"]),
+            PathWhole(&["requestObject", "spec", "ports"]),
             true,
             A::Index,
         )),
@@ -365,6 +371,7 @@ impl Field {
                     .and_then(Value::as_array)
                     .map(|a| pick(a, self.index()).filter_map(text).collect()),
             ),
+            Kind::PathWhole(p) => many(get(ev, p).and_then(text).map(|v| vec![v])),
             Kind::UriParam => one(get(ev, &["requestURI"])
                 .and_then(Value::as_str)
                 .and_then(|u| uri_param(u, self.key()))),
@@ -1124,6 +1131,33 @@ mod tests {
         assert_eq!(ex("jevt.rawtime", None, &ev), s("1714564800123456000"));
         assert_eq!(ex("ka.target.pod.name", None, &ev), Vals::Missing);
         assert_eq!(ex("ka.cluster.name", None, &ev), Vals::Missing);
+    }
+
+    /// As in the k8saudit plugin: one value, the whole array, whatever the index.
+    #[test]
+    fn service_ports_are_one_json_value() {
+        let ev = json!({"auditID": "a", "requestObject": {"spec": {"type": "NodePort", "ports": [
+            {"name": "http", "port": 80, "nodePort": 30080}, {"name": "https", "port": 443}]}}});
+        let whole = r#"[{"name":"http","port":80,"nodePort":30080},{"name":"https","port":443}]"#;
+        assert_eq!(ex("ka.req.service.ports", None, &ev), l(&[whole]));
+        assert_eq!(ex("ka.req.service.ports", Some("1"), &ev), l(&[whole]));
+        assert_eq!(
+            ex("ka.req.service.ports", None, &json!({"auditID": "a"})),
+            Vals::Missing
+        );
+    }
+
+    /// Objects print with their keys in the event's order, as Falco prints them.
+    #[test]
+    fn objects_keep_their_key_order() {
+        let ev: Value = serde_json::from_str(
+            r#"{"auditID": "a", "requestObject": {"subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "bob"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ex("ka.req.binding.subjects", None, &ev),
+            l(&[r#"{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"bob"}"#])
+        );
     }
 
     #[test]

@@ -193,4 +193,6 @@ impl RuleSet {
 }
 
 #[cfg(test)]
+mod falco_compat_tests;
+#[cfg(test)]
 mod tests;

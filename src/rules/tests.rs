@@ -514,7 +514,7 @@ fn duplicate_ids_are_errors() {
 // ---------------------------------------------------------------------------------------
 // The upstream Falco rules file (reference data outside the crate; skipped when absent)
 
-fn falco_rules_path() -> Option<PathBuf> {
+pub(super) fn falco_rules_path() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("FALCO_RULES") {
         return Some(PathBuf::from(p));
     }

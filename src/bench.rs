@@ -1,0 +1,561 @@
+//! `eks-audit-watch bench`: throughput, per-stage time, memory, archive size and cold start
+//! on a generated corpus, against the codec floor measured in the same run.
+//!
+//! The floor is what the compression codecs alone need for the same bytes: gunzip of every
+//! input payload plus gzip (same level) of every archive's NDJSON. The pipeline can never
+//! be faster than that; the ratio says how much detection, enrichment and the rest add.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::corpus::{Corpus, CorpusSpec};
+use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
+use crate::pipeline::decode::{self, DATA_MESSAGE, LogEvent, LogsData};
+use crate::pipeline::{Pipeline, PipelineOptions, Stage, Stopwatch};
+use crate::rules::RuleSet;
+
+/// CloudWatch's payload ceiling: 1 MB of compressed data per batch.
+pub const MAX_COMPRESSED_BATCH: usize = 1_000_000;
+/// Batch sizes cycled through, from a quiet stream to a full 1 MB batch.
+const BATCH_SIZES: [usize; 6] = [10, 60, 300, 1500, 5000, 10_000];
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub events: usize,
+    pub seed: u64,
+    pub threads: usize,
+    pub gzip_level: u32,
+    pub cold_start: bool,
+    pub memory: bool,
+}
+
+/// One generated subscription payload.
+pub struct Payload {
+    pub value: Value,
+    pub events: usize,
+    /// Bytes of the inflated CloudWatch Logs JSON.
+    pub raw_bytes: usize,
+    /// Bytes of the gzip stream inside `awslogs.data`.
+    pub compressed: Vec<u8>,
+}
+
+/// Cuts the corpus into subscription payloads of varied size, each at most 1 MB compressed.
+pub fn build_payloads(events: usize, seed: u64) -> Vec<Payload> {
+    let spec = CorpusSpec {
+        seed,
+        attacks: true,
+        ..CorpusSpec::default()
+    };
+    let mut corpus = Corpus::new(spec);
+    let mut out = Vec::new();
+    let mut left = events;
+    let mut i = 0usize;
+    while left > 0 {
+        let mut n = BATCH_SIZES[i % BATCH_SIZES.len()].min(left);
+        i += 1;
+        let batch: Vec<LogEvent> = corpus
+            .by_ref()
+            .take(n)
+            .enumerate()
+            .map(|(j, e)| LogEvent {
+                id: crate::cli::input::synthetic_event_id(e.timestamp_ms, i * 100_000 + j),
+                timestamp: e.timestamp_ms,
+                message: e.message,
+            })
+            .collect();
+        let mut pending = vec![batch];
+        while let Some(b) = pending.pop() {
+            let data = LogsData {
+                message_type: DATA_MESSAGE.into(),
+                owner: "111122223333".into(),
+                log_group: "/aws/eks/bench-cluster/cluster".into(),
+                log_stream: "kube-apiserver-audit-0123456789abcdef".into(),
+                subscription_filters: vec!["eks-audit-watch".into()],
+                log_events: b,
+            };
+            let json = serde_json::to_vec(&data).expect("json");
+            let compressed = gzip(&json, 6);
+            if compressed.len() > MAX_COMPRESSED_BATCH && data.log_events.len() > 1 {
+                // Too big for one delivery: CloudWatch would have sent two batches.
+                let mut events = data.log_events;
+                let tail = events.split_off(events.len() / 2);
+                pending.push(tail);
+                pending.push(events);
+                continue;
+            }
+            n = data.log_events.len();
+            out.push(Payload {
+                value: decode::encode_payload(&data),
+                events: n,
+                raw_bytes: json.len(),
+                compressed,
+            });
+        }
+        left -= n.min(left);
+    }
+    out
+}
+
+fn gzip(bytes: &[u8], level: u32) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    gz.write_all(bytes).expect("in-memory");
+    gz.finish().expect("in-memory")
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: &'static str,
+    pub seconds: f64,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub events: u64,
+    pub payloads: usize,
+    pub largest_payload_events: usize,
+    pub input_raw_bytes: u64,
+    pub input_compressed_bytes: u64,
+    pub single_thread_seconds: f64,
+    pub single_thread_events_per_sec: f64,
+    pub single_thread_mb_per_sec: f64,
+    pub threads: usize,
+    pub multi_thread_seconds: f64,
+    pub multi_thread_events_per_sec: f64,
+    pub multi_thread_mb_per_sec: f64,
+    pub scaling: f64,
+    pub stages: Vec<StageTime>,
+    pub floor_inflate_seconds: f64,
+    pub floor_deflate_seconds: f64,
+    pub floor_seconds: f64,
+    pub floor_ratio: f64,
+    pub archive_ndjson_bytes: u64,
+    pub archive_bytes: u64,
+    pub archive_vs_input_raw: f64,
+    /// `gzip -6` of the same NDJSON, when a `gzip` program is on PATH.
+    pub gzip6_bytes: Option<u64>,
+    pub archive_vs_gzip6: Option<f64>,
+    pub kept: u64,
+    pub findings: u64,
+    pub peak_rss_mb_one_max_payload: Option<f64>,
+    pub peak_rss_mb_after_50_payloads: Option<f64>,
+    pub cold_start_ms: Option<f64>,
+    pub cold_start_hello_ms: Option<f64>,
+    pub cold_start_ratio: Option<f64>,
+}
+
+fn pipeline(gzip_level: u32) -> Pipeline {
+    Pipeline::new(
+        FilterPattern::parse(LACEWORK_PATTERN).expect("default pattern"),
+        RuleSet::builtin(),
+        PipelineOptions {
+            gzip_level,
+            ..PipelineOptions::default()
+        },
+    )
+}
+
+pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
+    progress("generating the corpus");
+    let payloads = build_payloads(opts.events, opts.seed);
+    let p = pipeline(opts.gzip_level);
+    let events: u64 = payloads.iter().map(|p| p.events as u64).sum();
+    let raw: u64 = payloads.iter().map(|p| p.raw_bytes as u64).sum();
+    let compressed: u64 = payloads.iter().map(|p| p.compressed.len() as u64).sum();
+
+    // Warm-up: page in the code and the allocator's arenas.
+    for pl in payloads.iter().take(3) {
+        let _ = p.process_payload(&pl.value, &[], 0);
+    }
+
+    progress("single thread");
+    let mut sw = Stopwatch::on();
+    let mut archives: Vec<Vec<u8>> = Vec::with_capacity(payloads.len());
+    let (mut kept, mut findings) = (0u64, 0u64);
+    let start = Instant::now();
+    for pl in &payloads {
+        let out = p.process_payload_timed(&pl.value, &[], 0, &mut sw);
+        kept += out.counters.kept;
+        findings += out.findings.len() as u64;
+        if let Some(a) = out.archive {
+            archives.push(a.body);
+        }
+    }
+    let single = start.elapsed();
+    // The same work without the stopwatch, so its overhead is not in the headline figure.
+    let start = Instant::now();
+    for pl in &payloads {
+        std::hint::black_box(p.process_payload(&pl.value, &[], 0));
+    }
+    let single = single.min(start.elapsed());
+
+    progress("all cores");
+    let threads = opts.threads.max(1);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (p, payloads) = (&p, &payloads);
+            s.spawn(move || {
+                for pl in payloads.iter().skip(t).step_by(threads) {
+                    std::hint::black_box(p.process_payload(&pl.value, &[], 0));
+                }
+            });
+        }
+    });
+    let multi = start.elapsed();
+
+    progress("codec floor");
+    let ndjson: Vec<Vec<u8>> = archives.iter().map(|a| gunzip(a)).collect();
+    let start = Instant::now();
+    for pl in &payloads {
+        std::hint::black_box(gunzip(&pl.compressed));
+    }
+    let floor_inflate = start.elapsed();
+    let start = Instant::now();
+    for n in &ndjson {
+        std::hint::black_box(gzip(n, opts.gzip_level));
+    }
+    let floor_deflate = start.elapsed();
+    let floor = floor_inflate + floor_deflate;
+
+    let archive_ndjson_bytes: u64 = ndjson.iter().map(|n| n.len() as u64).sum();
+    let archive_bytes: u64 = archives.iter().map(|a| a.len() as u64).sum();
+    progress("gzip -6 comparison");
+    let gzip6 = gzip6_size(&ndjson);
+
+    let stage_total: f64 = Stage::ALL.iter().map(|s| sw.total(*s).as_secs_f64()).sum();
+    let stages = Stage::ALL
+        .iter()
+        .map(|s| StageTime {
+            stage: s.name(),
+            seconds: sw.total(*s).as_secs_f64(),
+            share: if stage_total > 0.0 {
+                sw.total(*s).as_secs_f64() / stage_total
+            } else {
+                0.0
+            },
+        })
+        .collect();
+
+    let largest = payloads.iter().max_by_key(|p| p.compressed.len());
+    let (rss_one, rss_many) = if opts.memory {
+        progress("peak memory");
+        largest.map(|l| rss_probe(&l.value)).unwrap_or((None, None))
+    } else {
+        (None, None)
+    };
+    let (cold, hello) = if opts.cold_start {
+        progress("cold start");
+        cold_starts()
+    } else {
+        (None, None)
+    };
+
+    let secs = |d: Duration| d.as_secs_f64();
+    let mb = raw as f64 / 1_000_000.0;
+    BenchReport {
+        events,
+        payloads: payloads.len(),
+        largest_payload_events: largest.map(|l| l.events).unwrap_or(0),
+        input_raw_bytes: raw,
+        input_compressed_bytes: compressed,
+        single_thread_seconds: secs(single),
+        single_thread_events_per_sec: events as f64 / secs(single),
+        single_thread_mb_per_sec: mb / secs(single),
+        threads,
+        multi_thread_seconds: secs(multi),
+        multi_thread_events_per_sec: events as f64 / secs(multi),
+        multi_thread_mb_per_sec: mb / secs(multi),
+        scaling: secs(single) / secs(multi),
+        stages,
+        floor_inflate_seconds: secs(floor_inflate),
+        floor_deflate_seconds: secs(floor_deflate),
+        floor_seconds: secs(floor),
+        floor_ratio: secs(single) / secs(floor),
+        archive_ndjson_bytes,
+        archive_bytes,
+        archive_vs_input_raw: archive_bytes as f64 / raw as f64,
+        gzip6_bytes: gzip6,
+        archive_vs_gzip6: gzip6.map(|g| archive_bytes as f64 / g as f64),
+        kept,
+        findings,
+        peak_rss_mb_one_max_payload: rss_one,
+        peak_rss_mb_after_50_payloads: rss_many,
+        cold_start_ms: cold,
+        cold_start_hello_ms: hello,
+        cold_start_ratio: match (cold, hello) {
+            (Some(c), Some(h)) if h > 0.0 => Some(c / h),
+            _ => None,
+        },
+    }
+}
+
+/// Size of `gzip -6` of each NDJSON, summed (None without a gzip program).
+fn gzip6_size(ndjson: &[Vec<u8>]) -> Option<u64> {
+    let mut total = 0u64;
+    for n in ndjson {
+        let mut child = Command::new("gzip")
+            .args(["-6", "-c", "-n"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut stdin = child.stdin.take()?;
+        let data = n.clone();
+        let writer = std::thread::spawn(move || stdin.write_all(&data));
+        let out = child.wait_with_output().ok()?;
+        writer.join().ok()?.ok()?;
+        total += out.stdout.len() as u64;
+    }
+    Some(total)
+}
+
+/// Peak RSS (VmHWM) of a fresh process that handles the largest payload once, then 49
+/// more times: a warm container must not grow with the number of batches.
+fn rss_probe(payload: &Value) -> (Option<f64>, Option<f64>) {
+    let dir = std::env::temp_dir().join(format!("eaw-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("largest-payload.json");
+    if std::fs::write(&file, payload.to_string()).is_err() {
+        return (None, None);
+    }
+    let probe = |n: usize| -> Option<f64> {
+        let exe = std::env::current_exe().ok()?;
+        let out = Command::new(exe)
+            .args(["bench", "--rss-probe"])
+            .arg(&file)
+            .args(["--repeat", &n.to_string()])
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
+    let r = (probe(1), probe(50));
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+/// The child side of [`rss_probe`]: process the payload `repeat` times, print VmHWM in MB.
+pub fn rss_probe_child(path: &Path, repeat: usize) -> anyhow::Result<f64> {
+    let p = pipeline(6);
+    for _ in 0..repeat {
+        // Read and parse per batch, as the runtime does per invocation.
+        let text = std::fs::read(path)?;
+        let value: Value = serde_json::from_slice(&text)?;
+        std::hint::black_box(p.process_payload(&value, &text, 0));
+    }
+    peak_rss_mb().ok_or_else(|| anyhow::anyhow!("VmHWM not available (/proc/self/status)"))
+}
+
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Median time from spawn to the first `GET …/invocation/next`, for this binary and for a
+/// bare `lambda_runtime` hello world built the same way (`examples/hello_lambda.rs`, found
+/// next to this executable's directory when `make bench` built it).
+fn cold_starts() -> (Option<f64>, Option<f64>) {
+    let Ok(exe) = std::env::current_exe() else {
+        return (None, None);
+    };
+    let hello = exe
+        .parent()
+        .map(|d| d.join("examples").join("hello_lambda"))
+        .filter(|p| p.exists());
+    let median = |bin: &Path| -> Option<f64> {
+        let mut v: Vec<f64> = (0..7).filter_map(|_| time_to_next(bin)).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        Some(v[v.len() / 2])
+    };
+    (median(&exe), hello.as_deref().and_then(median))
+}
+
+/// A tiny Runtime API: accept the runtime's first connection and time its `/next` request.
+fn time_to_next(bin: &Path) -> Option<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0").ok()?;
+    let port = listener.local_addr().ok()?.port();
+    let start = Instant::now();
+    let mut child = Command::new(bin)
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("ARCHIVE_BUCKET", "bench-archive")
+        .env(
+            "ALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:bench",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    listener.set_nonblocking(true).ok()?;
+    let deadline = start + Duration::from_secs(10);
+    let elapsed = loop {
+        match listener.accept() {
+            Ok((mut conn, _)) => {
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = [0u8; 256];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                let got = String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next");
+                break got.then(|| start.elapsed());
+            }
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    elapsed.map(|d| d.as_secs_f64() * 1000.0)
+}
+
+/// The terminal table.
+pub fn render(r: &BenchReport) -> String {
+    use crate::cli::table::Table;
+    let mut s = String::new();
+    let mut t = Table::new(&["corpus", ""]).align_right(1);
+    t.row(vec!["events".into(), r.events.to_string()]);
+    t.row(vec![
+        "payloads".into(),
+        format!(
+            "{} (largest {} events)",
+            r.payloads, r.largest_payload_events
+        ),
+    ]);
+    t.row(vec![
+        "input raw".into(),
+        format!("{:.1} MB", r.input_raw_bytes as f64 / 1e6),
+    ]);
+    t.row(vec![
+        "input gzip".into(),
+        format!("{:.1} MB", r.input_compressed_bytes as f64 / 1e6),
+    ]);
+    t.row(vec![
+        "kept / findings".into(),
+        format!("{} / {}", r.kept, r.findings),
+    ]);
+    s.push_str(&t.render());
+    let mut t = Table::new(&["throughput", "seconds", "events/s", "raw MB/s"])
+        .align_right(1)
+        .align_right(2)
+        .align_right(3);
+    t.row(vec![
+        "pipeline, 1 thread".into(),
+        format!("{:.3}", r.single_thread_seconds),
+        format!("{:.0}", r.single_thread_events_per_sec),
+        format!("{:.1}", r.single_thread_mb_per_sec),
+    ]);
+    t.row(vec![
+        format!("pipeline, {} threads", r.threads),
+        format!("{:.3}", r.multi_thread_seconds),
+        format!("{:.0}", r.multi_thread_events_per_sec),
+        format!("{:.1}", r.multi_thread_mb_per_sec),
+    ]);
+    t.row(vec![
+        "codec floor (inflate + deflate)".into(),
+        format!("{:.3}", r.floor_seconds),
+        format!("{:.0}", r.events as f64 / r.floor_seconds),
+        format!("{:.1}", r.input_raw_bytes as f64 / 1e6 / r.floor_seconds),
+    ]);
+    s.push_str(&t.render());
+    s.push_str(&format!(
+        "pipeline / floor = {:.2}x   (floor: inflate {:.3}s + deflate {:.3}s)   scaling on {} threads = {:.2}x\n",
+        r.floor_ratio, r.floor_inflate_seconds, r.floor_deflate_seconds, r.threads, r.scaling
+    ));
+    let mut t = Table::new(&["stage", "seconds", "share"])
+        .align_right(1)
+        .align_right(2);
+    for st in &r.stages {
+        t.row(vec![
+            st.stage.into(),
+            format!("{:.3}", st.seconds),
+            format!("{:.1}%", st.share * 100.0),
+        ]);
+    }
+    s.push_str(&t.render());
+    let opt = |v: Option<f64>, unit: &str| {
+        v.map(|x| format!("{x:.1} {unit}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut t = Table::new(&["resources", ""]).align_right(1);
+    t.row(vec![
+        "archive bytes / input raw".into(),
+        format!("{:.3}", r.archive_vs_input_raw),
+    ]);
+    t.row(vec![
+        "archive bytes / gzip -6 of the NDJSON".into(),
+        r.archive_vs_gzip6
+            .map(|x| format!("{x:.3}"))
+            .unwrap_or_else(|| "- (no gzip)".into()),
+    ]);
+    t.row(vec![
+        "peak RSS, one max payload".into(),
+        opt(r.peak_rss_mb_one_max_payload, "MB"),
+    ]);
+    t.row(vec![
+        "peak RSS, after 50 payloads".into(),
+        opt(r.peak_rss_mb_after_50_payloads, "MB"),
+    ]);
+    t.row(vec![
+        "cold start to /next".into(),
+        opt(r.cold_start_ms, "ms"),
+    ]);
+    t.row(vec![
+        "cold start, bare lambda_runtime".into(),
+        opt(r.cold_start_hello_ms, "ms"),
+    ]);
+    t.row(vec![
+        "cold start ratio".into(),
+        r.cold_start_ratio
+            .map(|x| format!("{x:.2}x"))
+            .unwrap_or_else(|| "-".into()),
+    ]);
+    s.push_str(&t.render());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_respect_the_compressed_ceiling_and_count_every_event() {
+        let ps = build_payloads(3_000, 7);
+        assert_eq!(ps.iter().map(|p| p.events).sum::<usize>(), 3_000);
+        assert!(
+            ps.iter()
+                .all(|p| p.compressed.len() <= MAX_COMPRESSED_BATCH)
+        );
+        assert!(ps.len() >= 4, "varied batch sizes");
+        let first = decode::decode_payload(&ps[0].value, 1 << 30).unwrap();
+        assert!(matches!(first, decode::Decoded::Data(d) if d.log_events.len() == ps[0].events));
+    }
+}
