@@ -11,7 +11,7 @@ REGION     ?= $(or $(AWS_REGION),eu-west-1)
 PIP        ?= python3 -m pip
 EVENT_SRCS := $(wildcard events/src/*.ndjson)
 
-.PHONY: help setup install demo build test lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data
+.PHONY: help setup install demo build test lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data bench bench-micro
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -38,6 +38,13 @@ test: ## every test: unit, CLI, end-to-end (moto + cargo lambda watch), template
 	cargo clippy --all-targets -- -D warnings
 	cfn-lint template.yaml
 	cargo test
+
+bench: ## throughput, stage times, codec floor, memory, cold start (release build): make bench EVENTS=200000
+	cargo build --release --bin eks-audit-watch --example hello_lambda
+	target/release/eks-audit-watch bench --events $(or $(EVENTS),200000)
+
+bench-micro: ## criterion micro-benchmarks of the hot stages
+	cargo bench --bench stages
 
 lint: ## fmt, clippy -D warnings, cfn-lint
 	cargo fmt --check

@@ -57,7 +57,8 @@ pub fn build_payloads(events: usize, seed: u64) -> Vec<Payload> {
     let mut left = events;
     let mut i = 0usize;
     while left > 0 {
-        let mut n = BATCH_SIZES[i % BATCH_SIZES.len()].min(left);
+        let n = BATCH_SIZES[i % BATCH_SIZES.len()].min(left);
+        left -= n;
         i += 1;
         let batch: Vec<LogEvent> = corpus
             .by_ref()
@@ -89,15 +90,13 @@ pub fn build_payloads(events: usize, seed: u64) -> Vec<Payload> {
                 pending.push(events);
                 continue;
             }
-            n = data.log_events.len();
             out.push(Payload {
                 value: decode::encode_payload(&data),
-                events: n,
+                events: data.log_events.len(),
                 raw_bytes: json.len(),
                 compressed,
             });
         }
-        left -= n.min(left);
     }
     out
 }

@@ -3,7 +3,7 @@
 //! (A date crate would be a large dependency for two functions.)
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -71,18 +71,33 @@ pub fn rfc3339_from_epoch_ms(ms: i64) -> String {
 /// Parses `2026-11-24T10:15:30.123456Z` or `…+02:00` into microseconds since the epoch.
 /// Returns `None` for anything else; callers treat that as "unknown".
 pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
+    parse_rfc3339_nanos(s).map(|n| n.div_euclid(1000) as i64)
+}
+
+/// RFC 3339 timestamp → nanoseconds since the Unix epoch (`jevt.rawtime`, latency).
+pub fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
+    };
     let (year, month, day) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
-    let mut micros = 0i64;
+    let mut nanos: i64 = 0;
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
@@ -93,25 +108,20 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<i64> {
         if frac.is_empty() {
             return None;
         }
-        let mut digits = frac.chars().take(6).collect::<String>();
-        while digits.len() < 6 {
-            digits.push('0');
-        }
-        micros = digits.parse().ok()?;
+        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+        nanos = digits.parse().ok()?;
     }
-    let offset_secs = match &s[i..] {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
-            let h: i64 = tz.get(1..3)?.parse().ok()?;
-            let m: i64 = tz.get(4..6)?.parse().ok()?;
-            let v = h * 3600 + m * 60;
-            if tz.starts_with('+') { v } else { -v }
+    let offset_secs: i64 = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let o = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if *sign == b'+' { o } else { -o }
         }
         _ => return None,
     };
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
-    Some(secs * 1_000_000 + micros)
+    Some(secs as i128 * 1_000_000_000 + nanos as i128)
 }
 
 #[cfg(test)]
@@ -151,5 +161,11 @@ mod tests {
         assert_eq!(parse_rfc3339_micros("yesterday"), None);
         assert_eq!(parse_rfc3339_micros("2026-13-24T10:15:30Z"), None);
         assert_eq!(parse_rfc3339_micros("2026-11-24T10:15:30.Z"), None);
+        assert_eq!(parse_rfc3339_micros("2026-11-24T25:15:30Z"), None);
+        assert_eq!(parse_rfc3339_nanos("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(
+            parse_rfc3339_nanos("2000-03-01T00:00:01.5Z"),
+            Some(951_868_801_500_000_000)
+        );
     }
 }
