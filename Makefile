@@ -21,7 +21,6 @@ setup: install demo ## install everything, then scan the included sample locally
 install: ## Rust target + cargo-lambda (with Zig), moto server, cfn-lint, SAM translator
 	rustup target add aarch64-unknown-linux-gnu
 	$(PIP) install --quiet --disable-pip-version-check cargo-lambda 'moto[server]' cfn-lint aws-sam-translator
-	cargo build --all-targets
 
 demo: $(BIN) ## the main job on its local defaults: scan the sample batch, archive to ./local-archive
 	$(BIN) scan --archive-dir local-archive --stats local-archive/stats.json events/*.json; \

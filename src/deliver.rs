@@ -49,17 +49,22 @@ pub async fn deliver<A: ArchiveSink, N: AlertSink>(
     opts: &DeliveryOptions,
 ) -> Result<Delivery, DeliveryError> {
     let mut delivery = Delivery::default();
-    if let Some(q) = &outcome.quarantine {
+    // The bodies move to the sink (no copy of a multi-megabyte object); the keys stay.
+    if let Some(q) = &mut outcome.quarantine {
         archive
-            .put_object(&q.key, q.body.clone(), "application/json")
+            .put_object(&q.key, std::mem::take(&mut q.body), "application/json")
             .await
             .map_err(DeliveryError::Quarantine)?;
         delivery.quarantine_location = Some(archive.location(&q.key));
         delivery.quarantine_reason = Some(q.reason.to_string());
     }
-    if let Some(obj) = &outcome.archive {
+    if let Some(obj) = &mut outcome.archive {
         archive
-            .put_object(obj.key.as_str(), obj.body.clone(), "application/gzip")
+            .put_object(
+                obj.key.as_str(),
+                std::mem::take(&mut obj.body),
+                "application/gzip",
+            )
             .await
             .map_err(DeliveryError::Archive)?;
         delivery.archive_location = Some(archive.location(obj.key.as_str()));

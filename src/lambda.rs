@@ -33,8 +33,8 @@ impl<A: ArchiveSink, N: AlertSink> App<A, N> {
         now_ms: i64,
     ) -> Result<Value, Error> {
         let started = Instant::now();
-        let raw = serde_json::to_vec(payload)?;
-        let mut outcome = self.pipeline.process_payload(payload, &raw, now_ms);
+        // The payload arrives parsed; it is re-serialised only if it must be quarantined.
+        let mut outcome = self.pipeline.process_payload(payload, &[], now_ms);
         let result = deliver(&mut outcome, &self.archive, &self.alerts, &self.delivery).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {

@@ -163,7 +163,7 @@ fn invoke(watch: &LambdaWatch, event: &str) -> Value {
     assert!(
         ok,
         "invoke {event} failed:\n{stdout}\n{stderr}\n--- watch log ---\n{}",
-        watch.service.log_text()
+        watch.log_text()
     );
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{event}: response is not JSON ({e}): {stdout}"))
@@ -530,12 +530,12 @@ async fn custom_rules_from_s3_and_fallback_when_broken() {
     {
         let watch = LambdaWatch::start(&base(&format!("s3://{BUCKET}/rules/team.yaml")));
         let (ok, out, err) = watch.invoke(&payload);
-        assert!(ok, "{out}{err}\n{}", watch.service.log_text());
+        assert!(ok, "{out}{err}\n{}", watch.log_text());
         let alerts = env.drain_alerts().await;
         let team = alerts
             .iter()
             .find(|a| a.rule_id == "TEAM-001")
-            .unwrap_or_else(|| panic!("no TEAM-001 alert: {}", watch.service.log_text()));
+            .unwrap_or_else(|| panic!("no TEAM-001 alert: {}", watch.log_text()));
         assert_eq!(team.severity, "high");
         assert!(team.body.contains("namespace prod-payments deleted by arn:aws:sts::111122223333:assumed-role/Developer/bob"), "{}", team.body);
     }
@@ -552,7 +552,7 @@ async fn custom_rules_from_s3_and_fallback_when_broken() {
         let failure = alerts
             .iter()
             .find(|a| a.rule_id == "EKS-RULES-LOAD")
-            .unwrap_or_else(|| panic!("no rules-load alert; log:\n{}", watch.service.log_text()));
+            .unwrap_or_else(|| panic!("no rules-load alert; log:\n{}", watch.log_text()));
         assert!(
             failure
                 .subject

@@ -22,6 +22,9 @@ const USER: &str = r#"
 - list: eaw_workloads_offensive_user_agents
   items: [k9s]
   append: true
+- list: eaw_workloads_bad_source_ips
+  items: [203.0.113.10]
+  append: true
 - list: eaw_workloads_node_deleters
   items: [arn:aws:sts::111122223333:assumed-role/Admin/alice]
   append: true
@@ -69,6 +72,9 @@ fn user_file_amends_the_workloads_exposure_hooks() {
     assert!(has(&tuned, "EKS-041/negative-3.json", "EKS-041"));
     assert!(!has(&stock, "EKS-049/negative-3.json", "EKS-049"));
     assert!(has(&tuned, "EKS-049/negative-3.json", "EKS-049"));
+    // A user's own indicator list of source addresses.
+    assert!(!has(&stock, "EKS-049/negative-1.json", "EKS-049"));
+    assert!(has(&tuned, "EKS-049/negative-1.json", "EKS-049"));
     // Allow-lists silence a rule.
     assert!(!has(&tuned, "EKS-036/positive-1.json", "EKS-036"));
     assert!(has(&tuned, "EKS-036/positive-2.json", "EKS-036"));

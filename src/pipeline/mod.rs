@@ -165,7 +165,8 @@ impl Pipeline {
     }
 
     /// A Lambda payload (`{"awslogs":…}`). `raw` is the payload as received (quarantined
-    /// verbatim if it cannot be decoded); `now_ms` dates the quarantine object.
+    /// verbatim if it cannot be decoded), or empty: then `payload` is re-serialised, only in
+    /// that rare case. `now_ms` dates the quarantine object.
     pub fn process_payload(&self, payload: &Value, raw: &[u8], now_ms: i64) -> BatchOutcome {
         self.process_payload_timed(payload, raw, now_ms, &mut Stopwatch::off())
     }
@@ -188,6 +189,10 @@ impl Pipeline {
         match decoded {
             Ok(Decoded::Data(data)) => self.process_logs_timed(&data, sw),
             Ok(control) => self.process_decoded(control),
+            Err(reason) if raw.is_empty() => {
+                let bytes = serde_json::to_vec(payload).expect("a JSON value serialises");
+                self.quarantine(&bytes, reason, now_ms)
+            }
             Err(reason) => self.quarantine(raw, reason, now_ms),
         }
     }

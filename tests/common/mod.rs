@@ -139,39 +139,70 @@ impl Moto {
     }
 }
 
-/// `cargo lambda watch` running this package's binary with the given environment.
+/// The real `cargo lambda watch` Runtime API emulator, with this package's binary (the one
+/// `cargo test` built) attached to it as the function. `--only-lambda-apis` keeps the
+/// emulator from rebuilding the package inside the test run.
 pub struct LambdaWatch {
     pub service: Service,
+    function: Option<std::process::Child>,
+    function_log: PathBuf,
 }
 
 impl LambdaWatch {
     pub fn start(env: &[(&str, String)]) -> LambdaWatch {
         let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
-        let env_file = dir.path().join("function.env");
-        let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        std::fs::write(&env_file, text).expect("env file");
+        let function_log = dir.path().join("function.log");
         let mut cmd = Command::new("cargo");
         cmd.current_dir(manifest_dir()).args([
             "lambda",
             "watch",
-            "--ignore-changes",
+            "--only-lambda-apis",
             "-A",
             "127.0.0.1",
             "-P",
             &port.to_string(),
-            "--env-file",
-            env_file.to_str().expect("utf-8 path"),
         ]);
+        let service = Service::spawn(
+            cmd,
+            port,
+            "cargo lambda watch",
+            dir,
+            Duration::from_secs(120),
+        );
+        let out = std::fs::File::create(&function_log).expect("function log");
+        let function = Command::new(env!("CARGO_BIN_EXE_eks-audit-watch"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            // What `cargo lambda watch --only-lambda-apis` asks the function to be given.
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{port}/.rt"),
+            )
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(out.try_clone().expect("dup log"))
+            .stderr(out)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("the function binary starts");
         LambdaWatch {
-            service: Service::spawn(
-                cmd,
-                port,
-                "cargo lambda watch",
-                dir,
-                Duration::from_secs(120),
-            ),
+            service,
+            function: Some(function),
+            function_log,
         }
+    }
+
+    /// The emulator's log and the function's log (its JSON log lines).
+    pub fn log_text(&self) -> String {
+        format!(
+            "--- cargo lambda watch ---\n{}\n--- function ---\n{}",
+            self.service.log_text(),
+            std::fs::read_to_string(&self.function_log).unwrap_or_default()
+        )
     }
 
     /// `cargo lambda invoke --data-file`; returns (success, stdout, stderr).
@@ -187,7 +218,8 @@ impl LambdaWatch {
                 &self.service.port.to_string(),
                 "--data-file",
                 data_file.to_str().expect("utf-8 path"),
-                "eks-audit-watch",
+                // The attached function's name, as `--only-lambda-apis` registers it.
+                "_",
             ])
             .output()
             .expect("cargo lambda invoke runs");
@@ -196,5 +228,14 @@ impl LambdaWatch {
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.function.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
