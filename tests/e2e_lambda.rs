@@ -74,6 +74,20 @@ async fn env() -> Env {
 }
 
 impl Env {
+    /// The function's environment against this moto server, plus `extra`.
+    fn function_env(&self, extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("ARCHIVE_BUCKET", BUCKET.to_string()),
+            ("ALERT_TOPIC_ARN", self.topic_arn.clone()),
+            ("AWS_ENDPOINT_URL", self.moto.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ];
+        vars.extend_from_slice(extra);
+        vars
+    }
+
     async fn keys(&self) -> BTreeSet<String> {
         let out = self
             .s3
@@ -172,14 +186,7 @@ fn invoke(watch: &LambdaWatch, event: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_end_to_end_on_moto_and_cargo_lambda_watch() {
     let env = env().await;
-    let watch = LambdaWatch::start(&[
-        ("ARCHIVE_BUCKET", BUCKET.to_string()),
-        ("ALERT_TOPIC_ARN", env.topic_arn.clone()),
-        ("AWS_ENDPOINT_URL", env.moto.endpoint()),
-        ("AWS_ACCESS_KEY_ID", "test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-    ]);
+    let watch = LambdaWatch::start(&env.function_env(&[]));
 
     // 1. A realistic mixed batch: one archive object, enriched and redacted.
     let resp = invoke(&watch, "mixed-batch.json");
@@ -516,16 +523,10 @@ async fn custom_rules_from_s3_and_fallback_when_broken() {
     .unwrap();
 
     let base = |rules: &str| {
-        vec![
-            ("ARCHIVE_BUCKET", BUCKET.to_string()),
-            ("ALERT_TOPIC_ARN", env.topic_arn.clone()),
-            ("AWS_ENDPOINT_URL", env.moto.endpoint()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_REGION", "us-east-1".into()),
+        env.function_env(&[
             ("CLUSTER_NAME", "prod-eu-1".into()),
             ("RULES_FILES", rules.to_string()),
-        ]
+        ])
     };
     {
         let watch = LambdaWatch::start(&base(&format!("s3://{BUCKET}/rules/team.yaml")));
