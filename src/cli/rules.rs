@@ -179,7 +179,7 @@ fn validate(files: &[PathBuf], no_default_rules: bool) -> anyhow::Result<ExitCod
 
 /// One fixture: an audit event, or `{"event": …, "enrichment": …}`. Without an enrichment
 /// the pipeline's own enrichment is computed, as it would be in production.
-fn fixture_view(path: &Path) -> anyhow::Result<(Value, Value)> {
+fn fixture_view(path: &Path, intel: &IpIntel) -> anyhow::Result<(Value, Value)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     let doc: Value =
@@ -197,12 +197,7 @@ fn fixture_view(path: &Path) -> anyhow::Result<(Value, Value)> {
                 cluster: "test-cluster".into(),
                 ..Default::default()
             };
-            let en = enrich::enrich(
-                &audit,
-                &ctx,
-                &LogEvent::default(),
-                &IpIntel::embedded(CidrSet::default()),
-            );
+            let en = enrich::enrich(&audit, &ctx, &LogEvent::default(), intel);
             serde_json::to_value(en)?
         }
     };
@@ -210,6 +205,8 @@ fn fixture_view(path: &Path) -> anyhow::Result<(Value, Value)> {
 }
 
 fn test(dir: &Path, set: &RuleSet, matching: RuleMatching) -> anyhow::Result<ExitCode> {
+    // Parsed once: fixtures without an `enrichment` get the pipeline's own.
+    let intel = IpIntel::embedded(CidrSet::default());
     let mut rule_dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot read directory", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -250,7 +247,7 @@ fn test(dir: &Path, set: &RuleSet, matching: RuleMatching) -> anyhow::Result<Exi
             if !positive && !name.starts_with("negative") {
                 continue;
             }
-            let (event, enrichment) = fixture_view(&f)?;
+            let (event, enrichment) = fixture_view(&f, &intel)?;
             let fired = set
                 .evaluate(
                     &EventView {
