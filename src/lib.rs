@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod deliver;
+pub mod doc;
 pub mod filter_pattern;
 pub mod lambda;
 pub mod pipeline;

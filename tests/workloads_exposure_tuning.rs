@@ -38,7 +38,7 @@ fn fired(set: &RuleSet, case: &str) -> Vec<String> {
     set.evaluate(
         &EventView {
             event: &v["event"],
-            enrichment: v.get("enrichment"),
+            enrichment: v.get("enrichment").map(|e| e as _),
         },
         RuleMatching::All,
     )

@@ -47,7 +47,7 @@ pub fn run(args: FilterTestArgs) -> anyhow::Result<ExitCode> {
             for log in &data.log_events {
                 match AuditEvent::parse(&log.message) {
                     Ok(ev) => {
-                        let keep = pattern.matches(&ev.json);
+                        let keep = pattern.matches(&ev);
                         if keep {
                             kept += 1
                         } else {

@@ -188,11 +188,13 @@ fn fixture_view(path: &Path, intel: &IpIntel) -> anyhow::Result<(Value, Value)> 
         Some(e) => (e.clone(), doc.get("enrichment").cloned()),
         None => (doc, None),
     };
-    let mut audit = AuditEvent { json: event };
-    redact::redact_event(&mut audit.json);
+    let mut event = event;
+    redact::redact_event(&mut event);
     let enrichment = match given {
         Some(e) => e,
         None => {
+            let audit = AuditEvent::parse_owned(event.to_string())
+                .with_context(|| format!("{}: not an audit event", path.display()))?;
             let ctx = BatchContext {
                 cluster: "test-cluster".into(),
                 ..Default::default()
@@ -201,7 +203,7 @@ fn fixture_view(path: &Path, intel: &IpIntel) -> anyhow::Result<(Value, Value)> 
             serde_json::to_value(en)?
         }
     };
-    Ok((audit.json, enrichment))
+    Ok((event, enrichment))
 }
 
 fn test(dir: &Path, set: &RuleSet, matching: RuleMatching) -> anyhow::Result<ExitCode> {

@@ -1,4 +1,4 @@
-//! Evaluation of a parsed pattern against one `serde_json::Value`, plus the
+//! Evaluation of a parsed pattern against one event ([`JsonDoc`]), plus the
 //! value matchers the parser precompiles ([`StringMatcher`], [`NumberLit`]).
 //!
 //! Evaluation walks the event by reference and does not allocate: string
@@ -10,10 +10,12 @@ use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
 
+use crate::doc::JsonDoc;
+
 use super::parser::{CmpOp, Condition, Expr, ExprKind, Segment, Test};
 
 /// Returns true when `event` satisfies `expr`.
-pub(super) fn eval(expr: &Expr, event: &Value) -> bool {
+pub(super) fn eval(expr: &Expr, event: &dyn JsonDoc) -> bool {
     match &expr.kind {
         ExprKind::All(items) => items.iter().all(|e| eval(e, event)),
         ExprKind::Any(items) => items.iter().any(|e| eval(e, event)),
@@ -31,8 +33,19 @@ pub(super) fn resolve<'v>(root: &'v Value, path: &[Segment]) -> Option<&'v Value
     })
 }
 
-fn eval_condition(c: &Condition, event: &Value) -> bool {
-    let value = resolve(event, &c.path);
+/// As [`resolve`], from a document's top-level member (the path's first segment).
+fn resolve_doc<'v>(doc: &'v dyn JsonDoc, path: &[Segment]) -> Option<&'v Value> {
+    if let Some(root) = doc.as_value() {
+        return resolve(root, path);
+    }
+    match path.split_first() {
+        Some((Segment::Key(k), rest)) => resolve(doc.member(k)?, rest),
+        _ => None,
+    }
+}
+
+fn eval_condition(c: &Condition, event: &dyn JsonDoc) -> bool {
+    let value = resolve_doc(event, &c.path);
     match &c.test {
         Test::NotExists => value.is_none(),
         Test::IsNull => matches!(value, Some(Value::Null)),

@@ -70,7 +70,7 @@ mod parser;
 
 use std::str::FromStr;
 
-use serde_json::Value;
+use crate::doc::JsonDoc;
 
 /// The subscription filter pattern recommended by Lacework for EKS audit
 /// logs; also the default `FilterPattern` of our CloudFormation template.
@@ -155,7 +155,7 @@ impl FilterPattern {
     }
 
     /// True when the event is kept.
-    pub fn matches(&self, event: &Value) -> bool {
+    pub fn matches(&self, event: &dyn JsonDoc) -> bool {
         match &self.expr {
             None => true,
             Some(expr) => eval::eval(expr, event),
@@ -184,7 +184,7 @@ impl FromStr for FilterPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn fp(src: &str) -> FilterPattern {
         FilterPattern::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"))

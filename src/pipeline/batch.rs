@@ -153,7 +153,7 @@ fn rule_ref(i: usize) -> (RuleRef<'static>, Vec<String>) {
     )
 }
 
-fn note(t: &mut Tally, rule: usize, event: &AuditEvent, en: &Enrichment) {
+fn note(t: &mut Tally, rule: usize, event: &AuditEvent<'_>, en: &Enrichment) {
     t.count += 1;
     if t.sample.is_none() {
         let (r, tags) = rule_ref(rule);
@@ -196,7 +196,7 @@ impl BatchAggregator {
         }
     }
 
-    pub fn observe(&mut self, event: &AuditEvent, en: &Enrichment) {
+    pub fn observe(&mut self, event: &AuditEvent<'_>, en: &Enrichment) {
         let code = event.response_code().unwrap_or(0);
         let denied = code == 403 || en.decision.as_deref() == Some("forbid");
         let anonymous = en.identity.as_ref().map(|i| i.kind) == Some(IdentityKind::Anonymous);
@@ -344,7 +344,7 @@ mod tests {
         let log = LogEvent::default();
         let mut agg = BatchAggregator::new(t);
         for v in events {
-            let ev = AuditEvent { json: v };
+            let ev = AuditEvent::from_value(&v);
             let en = enrich(
                 &ev,
                 &ctx,

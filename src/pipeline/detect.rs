@@ -2,7 +2,6 @@
 //! match into a [`Finding`] an on-call engineer (or `scan --format json`) can read.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::enrich::{DetectionRef, Enrichment};
 use super::event::AuditEvent;
@@ -60,7 +59,7 @@ pub struct RuleRef<'a> {
 pub fn finding(
     rule: RuleRef<'_>,
     output: String,
-    event: &AuditEvent,
+    event: &AuditEvent<'_>,
     enrichment: &Enrichment,
 ) -> Finding {
     let identity = enrichment.identity.as_ref();
@@ -108,13 +107,12 @@ pub fn finding(
 pub fn detect(
     rules: &RuleSet,
     matching: RuleMatching,
-    event: &AuditEvent,
+    event: &AuditEvent<'_>,
     enrichment: &Enrichment,
-    enrichment_json: &Value,
 ) -> Vec<Finding> {
     let view = EventView {
-        event: &event.json,
-        enrichment: Some(enrichment_json),
+        event,
+        enrichment: Some(enrichment),
     };
     rules
         .evaluate(&view, matching)

@@ -2,6 +2,7 @@
 //! top-level key ([`ENRICHMENT_KEY`]) so the audit event's own fields stay where Logs
 //! Insights and Athena users expect them.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use serde_json::Value;
 use super::decode::{LogEvent, LogsData};
 use super::event::AuditEvent;
 use super::ipintel::IpIntel;
+use crate::doc::{EnrichmentDoc, JsonDoc};
 use crate::severity::Severity;
 use crate::timefmt;
 
@@ -105,8 +107,8 @@ const CONTROL_PLANE_USERS: &[&str] = &[
     "system:kube-proxy",
 ];
 
-pub fn identity(event: &Value) -> Identity {
-    let user = event.get("user");
+pub fn identity(event: &dyn JsonDoc) -> Identity {
+    let user = event.member("user");
     let username = user
         .and_then(|u| u.get("username"))
         .and_then(Value::as_str)
@@ -341,6 +343,40 @@ pub struct Enrichment {
     pub parse_error: Option<String>,
 }
 
+/// The rules' `eaw.*` fields read the struct directly: building its `Value` for every event
+/// cost more than evaluating the rules.
+impl EnrichmentDoc for Enrichment {
+    fn field(&self, pointer: &str) -> Option<Cow<'_, str>> {
+        let s = |v: &str| Some(Cow::Owned(v.to_string()));
+        let b = |v: bool| Some(Cow::Borrowed(if v { "true" } else { "false" }));
+        let id = self.identity.as_ref();
+        match pointer {
+            "/cluster" => Some(Cow::Borrowed(&self.cluster)),
+            "/account" => Some(Cow::Borrowed(&self.account)),
+            "/region" if self.region.is_empty() => None,
+            "/region" => Some(Cow::Borrowed(&self.region)),
+            "/identity/kind" => id.and_then(|i| s(i.kind.as_str())),
+            "/identity/username" => id.map(|i| Cow::Borrowed(i.username.as_str())),
+            "/identity/arn" => id?.arn.as_deref().map(Cow::Borrowed),
+            "/identity/canonicalArn" => id?.canonical_arn.as_deref().map(Cow::Borrowed),
+            "/identity/sessionName" => id?.session_name.as_deref().map(Cow::Borrowed),
+            "/sourceIp" => self.source_ip.as_deref().map(Cow::Borrowed),
+            "/sourceIpClass" => self.source_ip_class.and_then(|c| s(c.as_str())),
+            "/sourceIpAws" => self.source_ip_aws.and_then(b),
+            "/sourceIpTrusted" => self.source_ip_trusted.and_then(b),
+            "/sourceIpIndicator" => self.source_ip_indicator.as_deref().map(Cow::Borrowed),
+            "/exec/commandLine" => self.exec.as_ref().map(|e| Cow::Borrowed(&*e.command_line)),
+            "/decision" => self.decision.as_deref().map(Cow::Borrowed),
+            "/reason" => self.reason.as_deref().map(Cow::Borrowed),
+            // Anything else through the serialised form (same answers, slower).
+            other => {
+                let v = serde_json::to_value(self).ok()?;
+                EnrichmentDoc::field(&v, other).map(|c| Cow::Owned(c.into_owned()))
+            }
+        }
+    }
+}
+
 /// The batch and CloudWatch facts, for an event that may not have parsed.
 pub fn base(ctx: &BatchContext, log: &LogEvent) -> Enrichment {
     Enrichment {
@@ -374,9 +410,9 @@ pub fn enrich(
     log: &LogEvent,
     intel: &IpIntel,
 ) -> Enrichment {
-    let json = &event.json;
     let annotation = |k: &str| {
-        json.get("annotations")
+        event
+            .member("annotations")
             .and_then(|a| a.get(k))
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -390,8 +426,8 @@ pub fn enrich(
     };
     // The last entry is the address the API server saw; earlier ones come from
     // X-Forwarded-For and can be forged by the client.
-    let source_ip = json
-        .get("sourceIPs")
+    let source_ip = event
+        .member("sourceIPs")
         .and_then(Value::as_array)
         .and_then(|ips| ips.last())
         .and_then(Value::as_str)
@@ -401,7 +437,7 @@ pub fn enrich(
         .map(|ip| intel.lookup(ip))
         .unwrap_or_default();
     Enrichment {
-        identity: Some(identity(json)),
+        identity: Some(identity(event)),
         source_ip_aws: source_ip.as_ref().map(|_| facts.aws),
         source_ip_trusted: source_ip.as_ref().map(|_| facts.trusted),
         source_ip_indicator: facts.indicator,
@@ -420,8 +456,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ev(v: Value) -> AuditEvent {
-        AuditEvent { json: v }
+    fn ev(v: Value) -> AuditEvent<'static> {
+        AuditEvent::from_value(&v)
     }
 
     #[test]
@@ -562,5 +598,62 @@ mod tests {
         assert_eq!(v["identity"]["kind"], "other");
         assert_eq!(v["sourceIpClass"], "private");
         assert!(v.get("parseError").is_none());
+    }
+
+    /// Rules read `eaw.*` from the struct; archives and fixtures hold its JSON. Both must
+    /// answer alike for every pointer the rule fields use.
+    #[test]
+    fn enrichment_fields_read_from_the_struct_equal_its_json() {
+        let full = ev(json!({
+            "user": {"username": "arn:aws:sts::1:assumed-role/Admin/alice", "extra": {
+                "canonicalArn": ["arn:aws:iam::1:role/Admin"], "sessionName": ["alice"]}},
+            "sourceIPs": ["203.0.113.9"],
+            "requestURI": "/api/v1/namespaces/a/pods/b/exec?command=sh&container=c",
+            "objectRef": {"resource": "pods", "subresource": "exec"},
+            "annotations": {"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": "r"}
+        }));
+        let ctx = BatchContext {
+            cluster: "c".into(),
+            account: "1".into(),
+            region: "eu-west-1".into(),
+            ..Default::default()
+        };
+        let log = LogEvent::default();
+        let rich = enrich(&full, &ctx, &log, &IpIntel::default());
+        let bare = base(&BatchContext::default(), &log);
+        let pointers = [
+            "/cluster",
+            "/account",
+            "/region",
+            "/identity/kind",
+            "/identity/username",
+            "/identity/arn",
+            "/identity/canonicalArn",
+            "/identity/sessionName",
+            "/sourceIp",
+            "/sourceIpClass",
+            "/sourceIpAws",
+            "/sourceIpTrusted",
+            "/sourceIpIndicator",
+            "/exec/commandLine",
+            "/decision",
+            "/reason",
+            "/cwEventId",
+            "/exec/tty",
+        ];
+        for en in [&rich, &bare] {
+            let v = serde_json::to_value(en).unwrap();
+            for p in pointers {
+                assert_eq!(
+                    EnrichmentDoc::field(en, p),
+                    EnrichmentDoc::field(&v, p),
+                    "{p}"
+                );
+            }
+        }
+        assert_eq!(
+            EnrichmentDoc::field(&rich, "/exec/commandLine").as_deref(),
+            Some("sh")
+        );
     }
 }

@@ -146,6 +146,30 @@ pub struct BatchOutcome {
     pub unparseable: Vec<Unparseable>,
 }
 
+/// Never dropped: a message that does not parse (or whose redaction needs a tree that cannot
+/// be built) is archived raw, redacted as text, with the reason.
+fn archive_unparseable(
+    ctx: &BatchContext,
+    index: usize,
+    log: &decode::LogEvent,
+    err: event::EventError,
+    writer: &mut NdjsonGzWriter,
+    out: &mut BatchOutcome,
+) {
+    let (text, n) = redact::redact_text(&log.message);
+    let mut en = enrich::base(ctx, log);
+    en.parse_error = Some(err.to_string());
+    let record = serde_json::json!({ ENRICHMENT_KEY: en, "rawMessage": text });
+    writer.push(&record).expect("in-memory write");
+    out.counters.unparseable += 1;
+    out.counters.redacted_values += n as u64;
+    out.unparseable.push(Unparseable {
+        index,
+        cw_event_id: log.id.clone(),
+        error: err.to_string(),
+    });
+}
+
 pub struct Pipeline {
     pub filter: FilterPattern,
     pub rules: RuleSet,
@@ -264,29 +288,16 @@ impl Pipeline {
             ..Default::default()
         };
         let mut writer = NdjsonGzWriter::new(self.options.gzip_level);
-        let mut line: Vec<u8> = Vec::with_capacity(8 * 1024);
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
         for (index, log) in data.log_events.iter().enumerate() {
             let t = sw.start();
             let parsed = AuditEvent::parse(&log.message);
             sw.stop(Stage::EventParse, t);
-            let mut event = match parsed {
+            let event = match parsed {
                 Ok(e) => e,
                 Err(err) => {
-                    // Never dropped: archived raw (redacted) with the reason.
-                    let (text, n) = redact::redact_text(&log.message);
-                    let mut en = enrich::base(&ctx, log);
-                    en.parse_error = Some(err.to_string());
-                    let record = serde_json::json!({ ENRICHMENT_KEY: en, "rawMessage": text });
-                    writer.push(&record).expect("in-memory write");
-                    out.counters.unparseable += 1;
-                    out.counters.redacted_values += n as u64;
-                    out.unparseable.push(Unparseable {
-                        index,
-                        cw_event_id: log.id.clone(),
-                        error: err.to_string(),
-                    });
+                    archive_unparseable(&ctx, index, log, err, &mut writer, &mut out);
                     continue;
                 }
             };
@@ -297,48 +308,41 @@ impl Pipeline {
                 continue;
             }
             let t = sw.start();
-            let keep = self.filter.matches(&event.json);
+            let keep = self.filter.matches(&event);
             sw.stop(Stage::Filter, t);
             if !keep {
                 out.counters.filtered += 1;
                 continue;
             }
             let t = sw.start();
-            let redacted = redact::redact_event(&mut event.json);
+            let redacted = redact::redact_audit_event(event);
             sw.stop(Stage::Redact, t);
+            let (event, redacted) = match redacted {
+                Ok(r) => r,
+                Err(err) => {
+                    archive_unparseable(&ctx, index, log, err, &mut writer, &mut out);
+                    continue;
+                }
+            };
             let t = sw.start();
             let mut en = enrich::enrich(&event, &ctx, log, &self.ip_intel);
             out.counters.redacted_values += redacted.len() as u64;
             en.redacted = redacted;
-            let mut en_json = serde_json::to_value(&en).expect("enrichment serialises");
             sw.stop(Stage::Enrich, t);
             let t = sw.start();
             bursts.observe(&event, &en);
-            let findings = detect::detect(
-                &self.rules,
-                self.options.rule_matching,
-                &event,
-                &en,
-                &en_json,
-            );
-            if !findings.is_empty() {
-                en_json["detections"] =
-                    serde_json::to_value(detect::detection_refs(&findings)).expect("json");
-            }
+            let findings = detect::detect(&self.rules, self.options.rule_matching, &event, &en);
+            en.detections = detect::detection_refs(&findings);
             for f in &findings {
                 *out.counters.findings.entry(f.severity).or_default() += 1;
             }
             out.findings.extend(findings);
             sw.stop(Stage::Detect, t);
             let t = sw.start();
-            if let Value::Object(map) = &mut event.json {
-                map.insert(ENRICHMENT_KEY.to_string(), en_json);
-            }
-            line.clear();
-            serde_json::to_writer(&mut line, &event.json).expect("in-memory serialise");
+            writer.record(|buf| event.write_archive_line(ENRICHMENT_KEY, &en, buf));
             sw.stop(Stage::Serialise, t);
             let t = sw.start();
-            writer.push_line(&line).expect("in-memory write");
+            writer.flush_if_full().expect("in-memory write");
             sw.stop(Stage::Compress, t);
             out.counters.kept += 1;
         }

@@ -6,6 +6,8 @@
 //! itself useful evidence.
 
 use serde_json::{Map, Value};
+
+use super::event::{AuditEvent, EventError};
 use sha2::{Digest, Sha256};
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -23,6 +25,94 @@ pub fn marker(value: &str) -> String {
 
 fn is_marker(s: &str) -> bool {
     s.starts_with("<redacted sha256:")
+}
+
+/// Substrings without which [`redact_event`] finds nothing to redact (see
+/// [`may_need_redaction`]).
+const REDACTION_TRIGGERS: &[&str] = &[
+    // sweep_credentials: bearer tokens, JWTs, token query parameters
+    "Bearer",
+    "bearer",
+    "eyJ",
+    "token=",
+    // redact_object: by the body's kind, a whole JSON string token (`imagePullSecrets`
+    // must not count)
+    r#""Secret""#,
+    r#""SecretList""#,
+    r#""TokenReview""#,
+    r#""TokenRequest""#,
+    // redact_last_applied: an annotation (JSON inside a JSON string) with data members
+    r#"\"data\""#,
+    r#"\"stringData\""#,
+    // a \u escape that could spell any of the above
+    r"\u00",
+];
+
+/// One memchr `memmem` pass per trigger: a dozen SIMD scans of a message (~13 GB/s each)
+/// beat one Aho-Corasick automaton over the same bytes (~0.5 GB/s) by a factor of three.
+fn triggers() -> &'static [memchr::memmem::Finder<'static>] {
+    static FINDERS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| {
+        REDACTION_TRIGGERS
+            .iter()
+            .map(|t| memchr::memmem::Finder::new(t.as_bytes()))
+            .collect()
+    })
+}
+
+/// False when [`redact_event`] certainly leaves the event unchanged, judged from its text
+/// and its `objectRef`: the pipeline then archives the original bytes without building
+/// the event's tree. True for Secret, TokenReview and TokenRequest traffic that carries a
+/// body, and whenever the text holds a credential-shaped run, a last-applied `data` member,
+/// or a `\u` escape of a printable character other than the `<`, `>`, `&` Go's encoder
+/// escapes (so that an escaped spelling cannot slip past the scan).
+pub fn may_need_redaction(text: &str, resource: &str, subresource: &str, has_body: bool) -> bool {
+    if has_body
+        && (matches!(resource, "secrets" | "tokenreviews")
+            || (resource == "serviceaccounts" && subresource == "token"))
+    {
+        return true;
+    }
+    let bytes = text.as_bytes();
+    let (escape, plain) = triggers().split_last().expect("triggers");
+    if plain.iter().any(|f| f.find(bytes).is_some()) {
+        return true;
+    }
+    escape.find_iter(bytes).any(|at| {
+        // `\u00XY`: printable ASCII is 0x20..0x7f.
+        let end = at + escape.needle().len();
+        match (bytes.get(end), bytes.get(end + 1)) {
+            (Some(hi), Some(lo)) => {
+                let code = [*hi, lo.to_ascii_lowercase()];
+                matches!(hi, b'2'..=b'7') && !matches!(&code, b"26" | b"3c" | b"3e")
+            }
+            _ => true,
+        }
+    })
+}
+
+/// Redaction without building the tree when the text shows nothing to redact (almost
+/// always); else the event's `Value` is redacted and, if anything changed, re-indexed from
+/// its new text.
+pub fn redact_audit_event(
+    event: AuditEvent<'_>,
+) -> Result<(AuditEvent<'_>, Vec<String>), EventError> {
+    let has_body = event.has_member("requestObject") || event.has_member("responseObject");
+    if !may_need_redaction(
+        event.text(),
+        event.resource(),
+        event.subresource(),
+        has_body,
+    ) {
+        return Ok((event, Vec::new()));
+    }
+    let mut value = event.to_value()?;
+    let paths = redact_event(&mut value);
+    if paths.is_empty() {
+        return Ok((event, paths));
+    }
+    Ok((AuditEvent::parse_owned(value.to_string())?, paths))
 }
 
 /// Redacts an audit event in place; returns the dotted paths that were redacted.
@@ -467,5 +557,81 @@ mod tests {
         let (plain, n) =
             redact_text(r#"{"kind":"Event","verb":"get","requestObject":{"data":{"a":"b"#);
         assert_eq!(n, 0, "{plain}");
+    }
+
+    /// The fast path's promise: whenever `redact_event` would change an event, the text scan
+    /// says so. Checked on every fixture event of the project, the generated corpus (with
+    /// attacks), the events above, and spellings that hide a trigger behind `\u` escapes.
+    #[test]
+    fn the_text_scan_never_misses_what_redaction_would_change() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "json") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                        let ev = v.get("event").cloned().unwrap_or(v);
+                        out.push(ev.to_string());
+                    }
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        walk(std::path::Path::new("tests/data"), &mut texts);
+        let fixtures = texts.len();
+        assert!(fixtures > 100, "{fixtures} fixture events");
+        let corpus_start = texts.len();
+        texts.extend(
+            crate::corpus::Corpus::new(crate::corpus::CorpusSpec {
+                seed: 5,
+                attacks: true,
+                ..Default::default()
+            })
+            .take(4000)
+            .map(|e| e.message),
+        );
+        let secret = json!({"objectRef": {"resource": "secrets", "name": "db"},
+            "requestObject": {"kind": "Secret", "data": {"password": "c2VjcmV0"}}});
+        let cm_with_secret_annotation = json!({"objectRef": {"resource": "configmaps"},
+            "requestObject": {"kind": "ConfigMap", "metadata": {"annotations": {LAST_APPLIED:
+                json!({"kind": "Secret", "data": {"k": "djE="}}).to_string()}}}});
+        texts.push(secret.to_string());
+        texts.push(cm_with_secret_annotation.to_string());
+        texts.push(format!(
+            r#"{{"annotations":{{"a":"Bearer abcdefghijk"}},"requestURI":"/x?token={JWT}"}}"#
+        ));
+        // The same secrets behind escapes: the text holds none of the plain triggers.
+        let escaped = [
+            r#"{"annotations":{"a":"\u0042earer abcdefghijk"}}"#,
+            r#"{"requestURI":"/x?\u0074oken=abcdefghijklmnopqrstuvwxyz0123456789"}"#,
+            r#"{"objectRef":{"resource":"pods"},"requestObject":{"kind":"Secre\u0074","data":{"k":"djE="}}}"#,
+        ];
+        texts.extend(escaped.iter().map(|s| s.to_string()));
+
+        let mut quiet_corpus = 0;
+        for (i, text) in texts.iter().enumerate() {
+            let Ok(event) = AuditEvent::parse(text) else {
+                continue;
+            };
+            let has_body = event.has_member("requestObject") || event.has_member("responseObject");
+            let flagged = may_need_redaction(text, event.resource(), event.subresource(), has_body);
+            let mut v = event.to_value().unwrap();
+            let changed = !redact_event(&mut v).is_empty();
+            assert!(flagged || !changed, "missed: {text}");
+            if i >= corpus_start && i < corpus_start + 4000 && !flagged {
+                quiet_corpus += 1;
+            }
+        }
+        for text in escaped {
+            let mut v: Value = serde_json::from_str(text).unwrap();
+            assert!(!redact_event(&mut v).is_empty(), "{text}");
+        }
+        // And the scan is worth having: ordinary traffic takes the fast path.
+        assert!(quiet_corpus > 3600, "{quiet_corpus} of 4000 corpus events");
+        let html =
+            r#"{"requestObject":{"kind":"ConfigMap","data":{"s":"a \u0026\u0026 b \u003e c"}}}"#;
+        assert!(!may_need_redaction(html, "configmaps", "", true));
     }
 }

@@ -298,6 +298,33 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The values the plain field at `path` (`["verb"]` for `ka.verb`) must take for this
+    /// condition to hold, when the condition pins it with `=` or `in` on every way to match;
+    /// `None` when any value might do. The rule index uses it to skip rules that cannot
+    /// match an event's verb or resource.
+    pub fn required_values(&self, path: &[&str]) -> Option<HashSet<String>> {
+        match self {
+            Node::Const(false) => Some(HashSet::new()),
+            Node::Const(true) | Node::Not(_) => None,
+            Node::And(items) => items
+                .iter()
+                .filter_map(|n| n.required_values(path))
+                .reduce(|a, b| a.intersection(&b).cloned().collect()),
+            Node::Or(items) => items.iter().try_fold(HashSet::new(), |mut acc, n| {
+                acc.extend(n.required_values(path)?);
+                Some(acc)
+            }),
+            Node::Check(c) if c.field.plain_path() == Some(path) => match (&c.op, &c.rhs) {
+                (Op::Eq, CRhs::One { text, .. }) => Some(HashSet::from([text.clone()])),
+                (Op::In, CRhs::Set(set)) => Some(set.clone()),
+                _ => None,
+            },
+            Node::Check(_) => None,
+        }
+    }
+}
+
 /// A strict decimal number: optional sign, digits, optional fraction.
 fn parse_num(s: &str) -> Option<f64> {
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
@@ -321,9 +348,21 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// ASCII case-insensitive substring search. Candidate positions come from a SIMD scan for
+/// the needle's first byte in either case (EKS-049 runs a dozen of these on every event's
+/// user agent).
 fn icontains(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    if h.len() < n.len() {
+        return false;
+    }
+    let last_start = h.len() - n.len();
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), h)
+        .take_while(|&i| i <= last_start)
+        .any(|i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 fn path_under(v: &str, p: &str) -> bool {
@@ -473,6 +512,14 @@ mod tests {
                 {"image": "busybox", "securityContext": {"privileged": true}}],
                 "volumes": [{"hostPath": {"path": "/etc/kubernetes"}}]}}
         })
+    }
+
+    #[test]
+    fn icontains_is_ascii_case_insensitive() {
+        assert!(icontains("Mozilla kube-Hunter/1.0", "KUBE-HUNTER"));
+        assert!(icontains("ab", "AB") && icontains("xab", "b") && icontains("", ""));
+        assert!(!icontains("a", "ab") && !icontains("kube-hunte", "kube-hunter"));
+        assert!(icontains("ÄÖkubectl", "KUBECTL") && !icontains("ÄÖ", "ä"));
     }
 
     #[test]

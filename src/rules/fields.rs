@@ -32,6 +32,8 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
+use crate::doc::{EnrichmentDoc, JsonDoc};
+
 /// The values a field extracted from one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Vals<'a> {
@@ -43,13 +45,13 @@ pub enum Vals<'a> {
 
 /// One event being evaluated; caches the pod spec lookup.
 pub struct Ctx<'a> {
-    pub event: &'a Value,
-    pub enrichment: Option<&'a Value>,
+    pub event: &'a dyn JsonDoc,
+    pub enrichment: Option<&'a dyn EnrichmentDoc>,
     pod_spec: OnceCell<Option<&'a Value>>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(event: &'a Value, enrichment: Option<&'a Value>) -> Self {
+    pub fn new(event: &'a dyn JsonDoc, enrichment: Option<&'a dyn EnrichmentDoc>) -> Self {
         Ctx {
             event,
             enrichment,
@@ -151,6 +153,8 @@ pub struct Field {
     kind: Kind,
     list: bool,
     arg: Arg,
+    /// `jevt.value[key]`'s key as a JSON pointer (with its leading `/`), built once.
+    pointer: String,
 }
 
 fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
@@ -329,17 +333,31 @@ impl Field {
             Arg::Index(i) => format!("{name}[{i}]"),
             Arg::Key(k) => format!("{name}[{k}]"),
         };
+        let pointer = match (&kind, &arg) {
+            (Kind::JevtValue, Arg::Key(k)) if k.starts_with('/') => k.clone(),
+            (Kind::JevtValue, Arg::Key(k)) => format!("/{k}"),
+            _ => String::new(),
+        };
         Ok(Field {
             display,
             kind,
             list,
             arg,
+            pointer,
         })
     }
 
     /// The field as written, with its argument.
     pub fn name(&self) -> &str {
         &self.display
+    }
+
+    /// The path of a plain scalar field (`ka.verb` → `["verb"]`): one JSON member read as is.
+    pub fn plain_path(&self) -> Option<&'static [&'static str]> {
+        match (self.kind, &self.arg, self.list) {
+            (Kind::Path(p), Arg::None, false) => Some(p),
+            _ => None,
+        }
     }
 
     /// Whether the field yields a list of values.
@@ -365,24 +383,27 @@ impl Field {
     pub fn extract<'a>(&self, ctx: &Ctx<'a>) -> Vals<'a> {
         let ev = ctx.event;
         match self.kind {
-            Kind::Path(p) => one(get(ev, p).and_then(text)),
+            Kind::Path(p) => one(ev.path(p).and_then(text)),
             Kind::PathList(p) => many(
-                get(ev, p)
+                ev.path(p)
                     .and_then(Value::as_array)
                     .map(|a| pick(a, self.index()).filter_map(text).collect()),
             ),
-            Kind::PathWhole(p) => many(get(ev, p).and_then(text).map(|v| vec![v])),
-            Kind::UriParam => one(get(ev, &["requestURI"])
+            Kind::PathWhole(p) => many(ev.path(p).and_then(text).map(|v| vec![v])),
+            Kind::UriParam => one(ev
+                .member("requestURI")
                 .and_then(Value::as_str)
                 .and_then(|u| uri_param(u, self.key()))),
             Kind::TargetPodName => {
-                let obj = ev.get("objectRef");
+                let obj = ev.member("objectRef");
                 let res = obj.and_then(|o| o.get("resource")).and_then(Value::as_str);
                 let sub = obj
                     .and_then(|o| o.get("subresource"))
                     .and_then(Value::as_str);
                 if res == Some("pods") && sub.is_none_or(str::is_empty) {
-                    one(get(ev, &["responseObject", "metadata", "name"]).and_then(text))
+                    one(ev
+                        .path(&["responseObject", "metadata", "name"])
+                        .and_then(text))
                 } else {
                     Vals::Missing
                 }
@@ -401,7 +422,7 @@ impl Field {
                 }
             },
             Kind::RoleRules(key) => many(
-                get(ev, &["requestObject", "rules"])
+                ev.path(&["requestObject", "rules"])
                     .and_then(Value::as_array)
                     .map(|rules| {
                         pick(rules, self.index())
@@ -468,27 +489,21 @@ impl Field {
             })),
             Kind::ClusterName => one(ctx
                 .enrichment
-                .and_then(|e| e.pointer("/cluster"))
-                .and_then(text)
-                .or_else(|| get(ev, &["annotations", "cluster_name"]).and_then(text))),
+                .and_then(|e| e.field("/cluster"))
+                .or_else(|| ev.path(&["annotations", "cluster_name"]).and_then(text))),
             Kind::JevtValue => {
                 let key = self.key();
                 if key.is_empty() {
-                    return Vals::One(Cow::Owned(ev.to_string()));
+                    return Vals::One(ev.json_text());
                 }
-                let v = if key.starts_with('/') {
-                    ev.pointer(key)
-                } else {
-                    ev.pointer(&format!("/{key}"))
-                };
-                one(v.and_then(text))
+                one(ev.pointer(&self.pointer).and_then(text))
             }
-            Kind::JevtObj => Vals::One(Cow::Owned(ev.to_string())),
+            Kind::JevtObj => Vals::One(ev.json_text()),
             Kind::JevtRawtime => one(["stageTimestamp", "requestReceivedTimestamp", "timestamp"]
                 .iter()
-                .find_map(|k| ev.get(*k).and_then(Value::as_str).and_then(rfc3339_nanos))
+                .find_map(|k| ev.member(k).and_then(Value::as_str).and_then(rfc3339_nanos))
                 .map(|n| Cow::Owned(n.to_string()))),
-            Kind::Enrich(ptr) => one(ctx.enrichment.and_then(|e| e.pointer(ptr)).and_then(text)),
+            Kind::Enrich(ptr) => one(ctx.enrichment.and_then(|e| e.field(ptr))),
             Kind::AllImageRepos => {
                 let spec = ctx.pod_spec();
                 let mut out = Vec::new();
@@ -546,8 +561,9 @@ fn pick(a: &[Value], index: Option<usize>) -> std::slice::Iter<'_, Value> {
     }
 }
 
-fn subjects(ev: &Value) -> Option<&Vec<Value>> {
-    get(ev, &["requestObject", "subjects"]).and_then(Value::as_array)
+fn subjects(ev: &dyn JsonDoc) -> Option<&Vec<Value>> {
+    ev.path(&["requestObject", "subjects"])
+        .and_then(Value::as_array)
 }
 
 fn subject_names<'a>(subs: &'a [Value], kind: &str, with_ns: bool) -> Vec<Cow<'a, str>> {
@@ -566,12 +582,12 @@ fn subject_names<'a>(subs: &'a [Value], kind: &str, with_ns: bool) -> Vec<Cow<'a
 }
 
 /// The pod spec a request carries, for a bare Pod or any pod template.
-fn pod_spec_of(ev: &Value) -> Option<&Value> {
+fn pod_spec_of(ev: &dyn JsonDoc) -> Option<&Value> {
     const SPEC: &[&str] = &["spec"];
     const TEMPLATE: &[&str] = &["spec", "template", "spec"];
     const CRON: &[&str] = &["spec", "jobTemplate", "spec", "template", "spec"];
     const POD_TEMPLATE: &[&str] = &["template", "spec"];
-    let ro = ev.get("requestObject")?;
+    let ro = ev.member("requestObject")?;
     let path = match ro.get("kind").and_then(Value::as_str) {
         Some("Pod") => SPEC,
         Some(
@@ -585,7 +601,7 @@ fn pod_spec_of(ev: &Value) -> Option<&Value> {
         Some("CronJob") => CRON,
         Some("PodTemplate") => POD_TEMPLATE,
         Some(_) => SPEC,
-        None => match get(ev, &["objectRef", "resource"]).and_then(Value::as_str) {
+        None => match ev.path(&["objectRef", "resource"]).and_then(Value::as_str) {
             Some(
                 "deployments"
                 | "daemonsets"

@@ -26,6 +26,7 @@ pub mod ast;
 pub mod compile;
 pub mod error;
 pub mod fields;
+pub mod index;
 pub mod lexer;
 pub mod load;
 pub mod output;
@@ -33,6 +34,7 @@ pub mod parser;
 
 pub use error::{RuleDiagnostic, RulesError};
 
+use crate::doc::{EnrichmentDoc, JsonDoc};
 use crate::severity::Severity;
 use fields::Ctx;
 
@@ -54,10 +56,13 @@ pub enum RuleMatching {
 
 /// An event to evaluate: the audit event and, when the pipeline has it, its enrichment object
 /// (read by the `eaw.*` fields).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct EventView<'a> {
-    pub event: &'a serde_json::Value,
-    pub enrichment: Option<&'a serde_json::Value>,
+    /// A `serde_json::Value` or the pipeline's lazily parsed
+    /// [`AuditEvent`](crate::pipeline::event::AuditEvent).
+    pub event: &'a dyn JsonDoc,
+    /// A `Value` or the pipeline's [`Enrichment`](crate::pipeline::enrich::Enrichment).
+    pub enrichment: Option<&'a dyn EnrichmentDoc>,
 }
 
 /// What a loaded rule is.
@@ -89,6 +94,7 @@ pub struct RuleMatch {
 pub struct RuleSet {
     infos: Vec<RuleInfo>,
     compiled: Vec<load::Compiled>,
+    index: index::RuleIndex,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -123,13 +129,23 @@ impl RuleSet {
     /// problem of every source.
     pub fn load(sources: &[RuleSource]) -> Result<(RuleSet, Vec<String>), RulesError> {
         match load::load(sources) {
-            Ok(l) => Ok((
-                RuleSet {
-                    infos: l.infos,
-                    compiled: l.compiled,
-                },
-                l.warnings,
-            )),
+            Ok(l) => {
+                let conditions: Vec<_> = l
+                    .infos
+                    .iter()
+                    .zip(&l.compiled)
+                    .map(|(info, c)| info.enabled.then_some(&c.node))
+                    .collect();
+                let index = index::RuleIndex::build(&conditions);
+                Ok((
+                    RuleSet {
+                        infos: l.infos,
+                        compiled: l.compiled,
+                        index,
+                    },
+                    l.warnings,
+                ))
+            }
             Err(errors) => Err(RulesError { errors }),
         }
     }
@@ -176,8 +192,9 @@ impl RuleSet {
     pub fn evaluate(&self, ev: &EventView<'_>, matching: RuleMatching) -> Vec<RuleMatch> {
         let ctx = Ctx::new(ev.event, ev.enrichment);
         let mut out = Vec::new();
-        for (i, (info, rule)) in self.infos.iter().zip(&self.compiled).enumerate() {
-            if !info.enabled || !rule.node.eval(&ctx) {
+        for i in self.index.candidates(ev.event).iter() {
+            let rule = &self.compiled[i];
+            if !rule.node.eval(&ctx) {
                 continue;
             }
             out.push(RuleMatch {
@@ -189,6 +206,21 @@ impl RuleSet {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+impl RuleSet {
+    /// Every enabled rule evaluated, no index: what [`RuleSet::evaluate`] must equal.
+    pub(crate) fn evaluate_every_rule(&self, ev: &EventView<'_>) -> Vec<RuleMatch> {
+        let ctx = Ctx::new(ev.event, ev.enrichment);
+        (0..self.infos.len())
+            .filter(|&i| self.infos[i].enabled && self.compiled[i].node.eval(&ctx))
+            .map(|i| RuleMatch {
+                rule: i,
+                output: self.compiled[i].output.render(&ctx),
+            })
+            .collect()
     }
 }
 

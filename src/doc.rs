@@ -1,0 +1,106 @@
+//! What the filter pattern and the rules read an event through: its top-level members.
+//!
+//! The pipeline does not build a `serde_json::Value` tree for every audit event — that was
+//! the largest cost after the codecs. It indexes the event's top-level members and parses
+//! one only when something asks for it ([`crate::pipeline::event::AuditEvent`]). Tests and
+//! the CLI's fixture runner keep handing plain `Value`s, which implement the same traits.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+/// A JSON object read member by member.
+pub trait JsonDoc {
+    /// The top-level member `key` (the last one if the key repeats, as `serde_json` keeps).
+    fn member(&self, key: &str) -> Option<&Value>;
+
+    /// The whole object as compact JSON (for `jevt.obj` and `jevt.value` without a path).
+    fn json_text(&self) -> Cow<'_, str>;
+
+    /// The document as one `Value`, when it is one (then paths are followed from its root,
+    /// which need not be an object).
+    fn as_value(&self) -> Option<&Value> {
+        None
+    }
+
+    /// The value at a JSON pointer (`/a/b/0`), read from the top-level member down.
+    fn pointer(&self, pointer: &str) -> Option<&Value> {
+        if pointer.is_empty() {
+            return None;
+        }
+        let rest = pointer.strip_prefix('/')?;
+        let (first, tail) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let key: Cow<str> = if first.contains('~') {
+            Cow::Owned(first.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(first)
+        };
+        let top = self.member(&key)?;
+        if tail.is_empty() {
+            Some(top)
+        } else {
+            top.pointer(tail)
+        }
+    }
+
+    /// The member at `path` (object keys only).
+    fn path(&self, path: &[&str]) -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        let mut v = self.member(first)?;
+        for k in rest {
+            v = v.get(*k)?;
+        }
+        Some(v)
+    }
+}
+
+impl JsonDoc for Value {
+    fn member(&self, key: &str) -> Option<&Value> {
+        self.get(key)
+    }
+
+    fn json_text(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+
+    fn as_value(&self) -> Option<&Value> {
+        Some(self)
+    }
+}
+
+/// The pipeline's enrichment fields (`eaw.*`) by their JSON pointer in the archived `eaw`
+/// object, each as the text a rule compares.
+pub trait EnrichmentDoc {
+    fn field(&self, pointer: &str) -> Option<Cow<'_, str>>;
+}
+
+impl EnrichmentDoc for Value {
+    fn field(&self, pointer: &str) -> Option<Cow<'_, str>> {
+        match self.pointer(pointer)? {
+            Value::String(s) => Some(Cow::Borrowed(s)),
+            Value::Null => None,
+            other => Some(Cow::Owned(other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pointer_and_path_start_at_the_top_level_member() {
+        let v = json!({"a/b": {"c": [1, {"d": "x"}]}, "t~": 2});
+        assert_eq!(v.pointer("/a~1b/c/1/d"), Some(&json!("x")));
+        assert_eq!(JsonDoc::pointer(&v, "/a~1b/c/1/d"), Some(&json!("x")));
+        assert_eq!(JsonDoc::pointer(&v, "/t~0"), Some(&json!(2)));
+        assert_eq!(JsonDoc::pointer(&v, "/missing/x"), None);
+        assert_eq!(JsonDoc::pointer(&v, ""), None);
+        assert_eq!(v.path(&["a/b", "c"]), Some(&json!([1, {"d": "x"}])));
+        assert_eq!(EnrichmentDoc::field(&v, "/t~0").as_deref(), Some("2"));
+    }
+}
