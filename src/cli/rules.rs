@@ -199,7 +199,8 @@ fn fixture_view(path: &Path, intel: &IpIntel) -> anyhow::Result<(Value, Value)> 
                 cluster: "test-cluster".into(),
                 ..Default::default()
             };
-            let en = enrich::enrich(&audit, &ctx, &LogEvent::default(), intel);
+            let log = LogEvent::default();
+            let en = enrich::enrich(&audit, &ctx, &log, intel);
             serde_json::to_value(en)?
         }
     };

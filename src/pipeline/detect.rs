@@ -75,8 +75,8 @@ pub fn finding(
         description: rule.desc.to_string(),
         output,
         audit_id: event.audit_id().to_string(),
-        cluster: enrichment.cluster.clone(),
-        account: enrichment.account.clone(),
+        cluster: enrichment.cluster.to_string(),
+        account: enrichment.account.to_string(),
         user: event.username().to_string(),
         identity_kind: identity
             .map(|i| i.kind.as_str())
@@ -99,7 +99,7 @@ pub fn finding(
         decision: enrichment.decision.clone(),
         exec_command: enrichment.exec.as_ref().map(|e| e.command_line.clone()),
         time: event.time().to_string(),
-        cw_event_id: enrichment.cw_event_id.clone(),
+        cw_event_id: enrichment.cw_event_id.to_string(),
     }
 }
 

@@ -301,14 +301,15 @@ pub struct DetectionRef {
 /// Everything the pipeline adds to an event, serialised under [`ENRICHMENT_KEY`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Enrichment {
-    pub cluster: String,
-    pub account: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub region: String,
-    pub log_group: String,
-    pub log_stream: String,
-    pub cw_event_id: String,
+pub struct Enrichment<'a> {
+    // Batch and CloudWatch facts borrowed, not copied into every event.
+    pub cluster: &'a str,
+    pub account: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub region: &'a str,
+    pub log_group: &'a str,
+    pub log_stream: &'a str,
+    pub cw_event_id: &'a str,
     pub cw_timestamp: i64,
     pub cw_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -345,16 +346,16 @@ pub struct Enrichment {
 
 /// The rules' `eaw.*` fields read the struct directly: building its `Value` for every event
 /// cost more than evaluating the rules.
-impl EnrichmentDoc for Enrichment {
+impl EnrichmentDoc for Enrichment<'_> {
     fn field(&self, pointer: &str) -> Option<Cow<'_, str>> {
         let s = |v: &str| Some(Cow::Owned(v.to_string()));
         let b = |v: bool| Some(Cow::Borrowed(if v { "true" } else { "false" }));
         let id = self.identity.as_ref();
         match pointer {
-            "/cluster" => Some(Cow::Borrowed(&self.cluster)),
-            "/account" => Some(Cow::Borrowed(&self.account)),
+            "/cluster" => Some(Cow::Borrowed(self.cluster)),
+            "/account" => Some(Cow::Borrowed(self.account)),
             "/region" if self.region.is_empty() => None,
-            "/region" => Some(Cow::Borrowed(&self.region)),
+            "/region" => Some(Cow::Borrowed(self.region)),
             "/identity/kind" => id.and_then(|i| s(i.kind.as_str())),
             "/identity/username" => id.map(|i| Cow::Borrowed(i.username.as_str())),
             "/identity/arn" => id?.arn.as_deref().map(Cow::Borrowed),
@@ -378,14 +379,14 @@ impl EnrichmentDoc for Enrichment {
 }
 
 /// The batch and CloudWatch facts, for an event that may not have parsed.
-pub fn base(ctx: &BatchContext, log: &LogEvent) -> Enrichment {
+pub fn base<'a>(ctx: &'a BatchContext, log: &'a LogEvent) -> Enrichment<'a> {
     Enrichment {
-        cluster: ctx.cluster.clone(),
-        account: ctx.account.clone(),
-        region: ctx.region.clone(),
-        log_group: ctx.log_group.clone(),
-        log_stream: ctx.log_stream.clone(),
-        cw_event_id: log.id.clone(),
+        cluster: &ctx.cluster,
+        account: &ctx.account,
+        region: &ctx.region,
+        log_group: &ctx.log_group,
+        log_stream: &ctx.log_stream,
+        cw_event_id: &log.id,
         cw_timestamp: log.timestamp,
         cw_time: timefmt::rfc3339_from_epoch_ms(log.timestamp),
         identity: None,
@@ -404,12 +405,12 @@ pub fn base(ctx: &BatchContext, log: &LogEvent) -> Enrichment {
     }
 }
 
-pub fn enrich(
-    event: &AuditEvent,
-    ctx: &BatchContext,
-    log: &LogEvent,
+pub fn enrich<'a>(
+    event: &AuditEvent<'_>,
+    ctx: &'a BatchContext,
+    log: &'a LogEvent,
     intel: &IpIntel,
-) -> Enrichment {
+) -> Enrichment<'a> {
     let annotation = |k: &str| {
         event
             .member("annotations")
@@ -620,7 +621,8 @@ mod tests {
         };
         let log = LogEvent::default();
         let rich = enrich(&full, &ctx, &log, &IpIntel::default());
-        let bare = base(&BatchContext::default(), &log);
+        let empty = BatchContext::default();
+        let bare = base(&empty, &log);
         let pointers = [
             "/cluster",
             "/account",

@@ -718,6 +718,7 @@ fn the_rule_index_changes_no_result() {
         cluster: "c".into(),
         ..Default::default()
     };
+    let log = Default::default();
     let mut checked = 0;
     let mut fired = 0;
     let mut check = |ev: &dyn crate::doc::JsonDoc, en: Option<&dyn crate::doc::EnrichmentDoc>| {
@@ -757,7 +758,7 @@ fn the_rule_index_changes_no_result() {
         let Ok(ev) = AuditEvent::parse(&e.message) else {
             continue;
         };
-        let en = enrich(&ev, &ctx, &Default::default(), &intel);
+        let en = enrich(&ev, &ctx, &log, &intel);
         check(&ev, Some(&en));
     }
     assert!(
