@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::archive::ArchiveCodec;
 use crate::corpus::{Corpus, CorpusSpec};
 use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
 use crate::pipeline::decode::{self, DATA_MESSAGE, LogEvent, LogsData};
@@ -142,6 +143,12 @@ pub struct BenchReport {
     pub floor_deflate_seconds: f64,
     pub floor_seconds: f64,
     pub floor_ratio: f64,
+    /// The same single-threaded run with `ARCHIVE_CODEC=zstd` (level 3), and its own floor:
+    /// inflate of the input plus zstd of the archive NDJSON.
+    pub zstd_seconds: f64,
+    pub zstd_floor_seconds: f64,
+    pub zstd_floor_ratio: f64,
+    pub zstd_archive_bytes: u64,
     pub archive_ndjson_bytes: u64,
     pub archive_bytes: u64,
     pub archive_vs_input_raw: f64,
@@ -157,11 +164,12 @@ pub struct BenchReport {
     pub cold_start_ratio: Option<f64>,
 }
 
-fn pipeline(gzip_level: u32) -> Pipeline {
+fn pipeline(codec: ArchiveCodec, gzip_level: u32) -> Pipeline {
     Pipeline::new(
         FilterPattern::parse(LACEWORK_PATTERN).expect("default pattern"),
         RuleSet::builtin(),
         PipelineOptions {
+            archive_codec: codec,
             gzip_level,
             ..PipelineOptions::default()
         },
@@ -171,7 +179,7 @@ fn pipeline(gzip_level: u32) -> Pipeline {
 pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
     progress("generating the corpus");
     let payloads = build_payloads(opts.events, opts.seed);
-    let p = pipeline(opts.gzip_level);
+    let p = pipeline(ArchiveCodec::Gzip, opts.gzip_level);
     let events: u64 = payloads.iter().map(|p| p.events as u64).sum();
     let raw: u64 = payloads.iter().map(|p| p.raw_bytes as u64).sum();
     let compressed: u64 = payloads.iter().map(|p| p.compressed.len() as u64).sum();
@@ -231,6 +239,22 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
     let floor_deflate = start.elapsed();
     let floor = floor_inflate + floor_deflate;
 
+    progress("zstd");
+    let pz = pipeline(ArchiveCodec::Zstd, opts.gzip_level);
+    let zstd_level = PipelineOptions::default().zstd_level;
+    let start = Instant::now();
+    let mut zstd_archive_bytes = 0u64;
+    for pl in &payloads {
+        let out = pz.process_payload(&pl.value, &[], 0);
+        zstd_archive_bytes += out.archive.map(|a| a.body.len() as u64).unwrap_or(0);
+    }
+    let zstd_run = start.elapsed();
+    let start = Instant::now();
+    for n in &ndjson {
+        std::hint::black_box(zstd::encode_all(&n[..], zstd_level).expect("in-memory zstd"));
+    }
+    let zstd_floor = floor_inflate + start.elapsed();
+
     let archive_ndjson_bytes: u64 = ndjson.iter().map(|n| n.len() as u64).sum();
     let archive_bytes: u64 = archives.iter().map(|a| a.len() as u64).sum();
     progress("gzip -6 comparison");
@@ -285,6 +309,10 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         floor_deflate_seconds: secs(floor_deflate),
         floor_seconds: secs(floor),
         floor_ratio: secs(single) / secs(floor),
+        zstd_seconds: secs(zstd_run),
+        zstd_floor_seconds: secs(zstd_floor),
+        zstd_floor_ratio: secs(zstd_run) / secs(zstd_floor),
+        zstd_archive_bytes,
         archive_ndjson_bytes,
         archive_bytes,
         archive_vs_input_raw: archive_bytes as f64 / raw as f64,
@@ -354,7 +382,7 @@ fn rss_probe(payload: &Value) -> (Option<f64>, Option<f64>) {
 
 /// The child side of [`rss_probe`]: process the payload `repeat` times, print VmHWM in MB.
 pub fn rss_probe_child(path: &Path, repeat: usize) -> anyhow::Result<f64> {
-    let p = pipeline(6);
+    let p = pipeline(ArchiveCodec::Gzip, 6);
     for _ in 0..repeat {
         // Read and parse per batch, as the runtime does per invocation.
         let text = std::fs::read(path)?;
@@ -484,10 +512,30 @@ pub fn render(r: &BenchReport) -> String {
         format!("{:.0}", r.events as f64 / r.floor_seconds),
         format!("{:.1}", r.input_raw_bytes as f64 / 1e6 / r.floor_seconds),
     ]);
+    t.row(vec![
+        "pipeline, 1 thread, zstd archive".into(),
+        format!("{:.3}", r.zstd_seconds),
+        format!("{:.0}", r.events as f64 / r.zstd_seconds),
+        format!("{:.1}", r.input_raw_bytes as f64 / 1e6 / r.zstd_seconds),
+    ]);
+    t.row(vec![
+        "zstd floor (inflate + zstd -3)".into(),
+        format!("{:.3}", r.zstd_floor_seconds),
+        format!("{:.0}", r.events as f64 / r.zstd_floor_seconds),
+        format!(
+            "{:.1}",
+            r.input_raw_bytes as f64 / 1e6 / r.zstd_floor_seconds
+        ),
+    ]);
     s.push_str(&t.render());
     s.push_str(&format!(
         "pipeline / floor = {:.2}x   (floor: inflate {:.3}s + deflate {:.3}s)   scaling on {} threads = {:.2}x\n",
         r.floor_ratio, r.floor_inflate_seconds, r.floor_deflate_seconds, r.threads, r.scaling
+    ));
+    s.push_str(&format!(
+        "zstd: pipeline / zstd floor = {:.2}x   archive {:.3}x the size of gzip's\n",
+        r.zstd_floor_ratio,
+        r.zstd_archive_bytes as f64 / r.archive_bytes.max(1) as f64
     ));
     let mut t = Table::new(&["stage", "seconds", "share"])
         .align_right(1)

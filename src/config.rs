@@ -1,6 +1,7 @@
 //! Environment → [`Config`], every value validated at cold start. A bad value fails
 //! with one line naming the variable and what it expected.
 
+use crate::archive::ArchiveCodec;
 use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
 use crate::pipeline::PipelineOptions;
 use crate::pipeline::batch::BatchThresholds;
@@ -114,9 +115,19 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "bound on one payload's inflated size (1024-1073741824)",
     ),
     (
+        "ARCHIVE_CODEC",
+        "gzip",
+        "archive compression: gzip (.ndjson.gz) or zstd (.ndjson.zst); Athena reads both",
+    ),
+    (
         "ARCHIVE_GZIP_LEVEL",
         "6",
         "gzip level of archive objects (1-9)",
+    ),
+    (
+        "ARCHIVE_ZSTD_LEVEL",
+        "3",
+        "zstd level of archive objects (1-19)",
     ),
     (
         "RULE_MATCHING",
@@ -190,7 +201,13 @@ impl Config {
             1024,
             1 << 30,
         )?;
+        let archive_codec = match get("ARCHIVE_CODEC").as_deref() {
+            None => ArchiveCodec::Gzip,
+            Some(v) => ArchiveCodec::parse(v)
+                .ok_or_else(|| bad("ARCHIVE_CODEC", format!("expected gzip or zstd, got {v:?}")))?,
+        };
         let gzip_level = number(&get, "ARCHIVE_GZIP_LEVEL", 6, 1, 9)? as u32;
+        let zstd_level = number(&get, "ARCHIVE_ZSTD_LEVEL", 3, 1, 19)? as i32;
         let rule_matching = match get("RULE_MATCHING").as_deref() {
             None | Some("all") => RuleMatching::All,
             Some("first") => RuleMatching::First,
@@ -238,7 +255,9 @@ impl Config {
                 region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
                 archive_prefix,
                 quarantine_prefix,
+                archive_codec,
                 gzip_level,
+                zstd_level,
                 rule_matching,
                 batch_thresholds,
                 trusted_cidrs,
@@ -327,6 +346,12 @@ mod tests {
         assert_eq!(c.pipeline.archive_prefix, "audit");
         assert_eq!(c.pipeline.max_inflated_bytes, 64 * 1024 * 1024);
         assert_eq!(c.pipeline.rule_matching, RuleMatching::All);
+        assert_eq!(c.pipeline.archive_codec, ArchiveCodec::Gzip);
+        let z = with(&[("ARCHIVE_CODEC", "zstd"), ("ARCHIVE_ZSTD_LEVEL", "9")]).unwrap();
+        assert_eq!(
+            (z.pipeline.archive_codec, z.pipeline.zstd_level),
+            (ArchiveCodec::Zstd, 9)
+        );
     }
 
     #[test]
@@ -340,6 +365,8 @@ mod tests {
             ("ARCHIVE_PREFIX", "/audit/"),
             ("MAX_INFLATED_BYTES", "lots"),
             ("ARCHIVE_GZIP_LEVEL", "11"),
+            ("ARCHIVE_CODEC", "lz4"),
+            ("ARCHIVE_ZSTD_LEVEL", "22"),
             ("RULE_MATCHING", "some"),
             ("BATCH_THRESHOLDS", "forbidden=lots"),
             ("TRUSTED_CIDRS", "10.0.0.0/8,nope"),

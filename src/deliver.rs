@@ -63,7 +63,7 @@ pub async fn deliver<A: ArchiveSink, N: AlertSink>(
             .put_object(
                 obj.key.as_str(),
                 std::mem::take(&mut obj.body),
-                "application/gzip",
+                obj.codec.content_type(),
             )
             .await
             .map_err(DeliveryError::Archive)?;

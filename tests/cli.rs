@@ -120,6 +120,42 @@ fn scan_text_has_a_summary_table_and_writes_archive_and_stats() {
     }));
 }
 
+/// `--archive-codec zstd` writes `.ndjson.zst` objects: one JSON event per line, each the
+/// audit event with its `eaw` enrichment.
+#[test]
+fn scan_writes_zstd_archives_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let o = run(&[
+        "scan",
+        "--archive-codec",
+        "zstd",
+        "--archive-dir",
+        archive.to_str().unwrap(),
+        "events/mixed-batch.json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let objects = walk(&archive);
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert!(objects[0].to_string_lossy().ends_with(".ndjson.zst"));
+    let body = std::fs::read(&objects[0]).unwrap();
+    let text = String::from_utf8(zstd::decode_all(&body[..]).unwrap()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 10, "{} lines", lines.len());
+    // Every line carries the enrichment; all but kept-raw unparseable messages are events.
+    assert!(lines.iter().all(|v| v["eaw"]["cluster"] == "prod-eu-1"));
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["auditID"].is_string() || v["rawMessage"].is_string())
+    );
+    let bad = run(&["scan", "--archive-codec", "lz4", "events/mixed-batch.json"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {

@@ -49,6 +49,7 @@ fn function_is_wired_as_documented() {
         .expect("env vars");
     for (name, _, _) in eks_audit_watch::config::VARIABLES {
         if *name == "ARCHIVE_GZIP_LEVEL"
+            || *name == "ARCHIVE_ZSTD_LEVEL"
             || *name == "RULE_MATCHING"
             || *name == "ALERT_SAMPLE_EVENTS"
         {

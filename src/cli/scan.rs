@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use super::input::{self, Batch, DEFAULT_CLI_MAX_INFLATED, NdjsonOptions};
 use super::table::Table;
 use crate::alert::DEFAULT_SAMPLE_EVENTS;
+use crate::archive::ArchiveCodec;
 use crate::deliver::{DeliveryOptions, deliver};
 use crate::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
 use crate::pipeline::detect::Finding;
@@ -62,6 +63,9 @@ pub struct ScanArgs {
     /// Trusted egress CIDRs (comma-separated) for the public-IP rules
     #[arg(long, value_name = "CIDRS", default_value = "")]
     pub trusted_cidrs: String,
+    /// Compression of the archive objects written to --archive-dir: gzip or zstd
+    #[arg(long, value_name = "CODEC", default_value = "gzip", value_parser = ["gzip", "zstd"])]
+    pub archive_codec: String,
     /// Bound on a gzip input's inflated size, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CLI_MAX_INFLATED)]
     pub max_inflated_bytes: u64,
@@ -119,6 +123,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--batch-thresholds: {e}"))?,
         trusted_cidrs: CidrSet::parse_list(&args.trusted_cidrs.replace(',', "\n"))
             .map_err(|e| anyhow::anyhow!("--trusted-cidrs: {e}"))?,
+        archive_codec: ArchiveCodec::parse(&args.archive_codec)
+            .ok_or_else(|| anyhow::anyhow!("--archive-codec: expected gzip or zstd"))?,
         ..PipelineOptions::default()
     };
     let pipeline = Pipeline::new(filter, args.rule_args.load()?, options);

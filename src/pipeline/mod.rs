@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::archive::{ArchiveKey, NdjsonGzWriter};
+use crate::archive::{ArchiveCodec, ArchiveKey, ArchiveWriter};
 use crate::filter_pattern::FilterPattern;
 use crate::rules::{RuleMatching, RuleSet};
 use crate::severity::Severity;
@@ -38,7 +38,9 @@ pub struct PipelineOptions {
     pub region: Option<String>,
     pub archive_prefix: String,
     pub quarantine_prefix: String,
+    pub archive_codec: ArchiveCodec,
     pub gzip_level: u32,
+    pub zstd_level: i32,
     pub rule_matching: RuleMatching,
     pub batch_thresholds: batch::BatchThresholds,
     /// Source addresses the operator trusts (VPN egress, office), for rules on public IPs.
@@ -53,7 +55,9 @@ impl Default for PipelineOptions {
             region: None,
             archive_prefix: "audit".into(),
             quarantine_prefix: "quarantine".into(),
+            archive_codec: ArchiveCodec::Gzip,
             gzip_level: 6,
+            zstd_level: 3,
             rule_matching: RuleMatching::All,
             batch_thresholds: batch::BatchThresholds::default(),
             trusted_cidrs: ipintel::CidrSet::default(),
@@ -118,6 +122,7 @@ pub struct ArchiveObject {
     pub key: ArchiveKey,
     pub body: Vec<u8>,
     pub records: usize,
+    pub codec: ArchiveCodec,
 }
 
 /// A payload that could not be decoded, kept whole with its reason.
@@ -153,7 +158,7 @@ fn archive_unparseable(
     index: usize,
     log: &decode::LogEvent,
     err: event::EventError,
-    writer: &mut NdjsonGzWriter,
+    writer: &mut ArchiveWriter,
     out: &mut BatchOutcome,
 ) {
     let (text, n) = redact::redact_text(&log.message);
@@ -287,7 +292,11 @@ impl Pipeline {
             },
             ..Default::default()
         };
-        let mut writer = NdjsonGzWriter::new(self.options.gzip_level);
+        let mut writer = ArchiveWriter::new(
+            self.options.archive_codec,
+            self.options.gzip_level,
+            self.options.zstd_level,
+        );
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
         for (index, log) in data.log_events.iter().enumerate() {
@@ -359,6 +368,7 @@ impl Pipeline {
                 first.timestamp,
                 &ctx.log_stream,
                 &first.id,
+                self.options.archive_codec,
             );
             let records = writer.records();
             out.counters.archive_raw_bytes = writer.raw_bytes();
@@ -367,7 +377,12 @@ impl Pipeline {
             sw.stop(Stage::Compress, t);
             out.counters.archive_objects = 1;
             out.counters.archive_compressed_bytes = body.len() as u64;
-            out.archive = Some(ArchiveObject { key, body, records });
+            out.archive = Some(ArchiveObject {
+                key,
+                body,
+                records,
+                codec: self.options.archive_codec,
+            });
         }
         out.context = Some(ctx);
         out
