@@ -489,7 +489,15 @@ fn within_batch_detections_fire_at_their_thresholds() {
 /// The benchmark runs end to end on a small corpus (a smoke test: no timing is asserted).
 #[test]
 fn bench_smoke_reports_every_figure() {
-    let o = run(&["bench", "--events", "1500", "--json", "--no-memory"]);
+    let o = run(&[
+        "bench",
+        "--events",
+        "1500",
+        "--rounds",
+        "1",
+        "--json",
+        "--no-memory",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r: Value = serde_json::from_str(&stdout(&o)).expect("bench --json prints JSON");
     assert_eq!(r["events"], 1500);
@@ -499,6 +507,7 @@ fn bench_smoke_reports_every_figure() {
         "single_thread_mb_per_sec",
         "floor_seconds",
         "floor_ratio",
+        "zstd_floor_ratio",
         "archive_vs_input_raw",
     ] {
         assert!(
@@ -519,4 +528,10 @@ fn bench_smoke_reports_every_figure() {
         "the cold start probe reached the local Runtime API: {r}"
     );
     assert!(r["kept"].as_u64().unwrap() > 1000);
+    // zstd archives hold the same records in fewer bytes than gzip's.
+    let (zstd, gzip) = (
+        r["zstd_archive_bytes"].as_u64().unwrap(),
+        r["archive_bytes"].as_u64().unwrap(),
+    );
+    assert!(zstd > 0 && zstd < gzip, "zstd {zstd} vs gzip {gzip}");
 }

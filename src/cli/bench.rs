@@ -22,6 +22,9 @@ pub struct BenchArgs {
     /// gzip level of the archive (and of the floor's deflate)
     #[arg(long, default_value_t = 6)]
     pub gzip_level: u32,
+    /// Rounds of timing; each figure is the fastest round (machines vary second to second)
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Skip the cold-start measurement
     #[arg(long)]
     pub no_cold_start: bool,
@@ -56,6 +59,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         gzip_level: args.gzip_level,
         cold_start: !args.no_cold_start,
         memory: !args.no_memory,
+        rounds: args.rounds,
     };
     let tty = std::io::stderr().is_terminal();
     let report = bench::run(&opts, &|step| {

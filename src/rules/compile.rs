@@ -19,11 +19,24 @@ use super::ast::{Expr, Op, Rhs, Span, Value};
 use super::fields::{Ctx, Field, Vals};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A macro as the compiler sees it: its parsed condition, or `None` when it failed to parse
 /// or check (its own errors were reported where it is defined).
 pub struct MacroEntry {
     pub ast: Option<Expr>,
+    /// The macro compiled, once, on first use: every rule that names it shares this node
+    /// (the built-in pack names `eaw_kevt` and its lists in almost every rule).
+    pub compiled: std::cell::OnceCell<Arc<Node>>,
+}
+
+impl MacroEntry {
+    pub fn new(ast: Option<Expr>) -> MacroEntry {
+        MacroEntry {
+            ast,
+            compiled: std::cell::OnceCell::new(),
+        }
+    }
 }
 
 pub struct Env<'e> {
@@ -39,6 +52,8 @@ pub enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Check(Box<Check>),
+    /// A macro's node, shared by the rules that use it.
+    Shared(Arc<Node>),
 }
 
 #[derive(Debug, Clone)]
@@ -131,11 +146,18 @@ pub fn compile(expr: &Expr, env: &Env<'_>, stack: &mut Vec<String>) -> Option<No
             if stack.iter().any(|m| m == name) {
                 return None;
             }
-            let ast = env.macros.get(name)?.ast.as_ref()?;
+            let entry = env.macros.get(name)?;
+            if let Some(node) = entry.compiled.get() {
+                return Some(Node::Shared(Arc::clone(node)));
+            }
+            let ast = entry.ast.as_ref()?;
             stack.push(name.clone());
             let node = compile(ast, env, stack);
             stack.pop();
-            node?
+            // Only a successful compile is kept: it has no cycle, whatever the stack.
+            let node = Arc::new(node?);
+            let _ = entry.compiled.set(Arc::clone(&node));
+            Node::Shared(node)
         }
         Expr::Check { field, op, rhs, .. } => {
             let field = Field::resolve(&field.name, field.arg.as_deref()).ok()?;
@@ -294,6 +316,7 @@ impl Node {
             Node::Or(items) => items.iter().any(|n| n.eval(ctx)),
             Node::Not(inner) => !inner.eval(ctx),
             Node::Check(c) => c.eval(ctx),
+            Node::Shared(inner) => inner.eval(ctx),
         }
     }
 }
@@ -321,6 +344,7 @@ impl Node {
                 _ => None,
             },
             Node::Check(_) => None,
+            Node::Shared(inner) => inner.required_values(path),
         }
     }
 }
@@ -621,15 +645,11 @@ mod tests {
         let mut macros = HashMap::new();
         macros.insert(
             "is_write".to_string(),
-            MacroEntry {
-                ast: Some(parse("ka.verb in (outer)").unwrap()),
-            },
+            MacroEntry::new(Some(parse("ka.verb in (outer)").unwrap())),
         );
         macros.insert(
             "wrapper".to_string(),
-            MacroEntry {
-                ast: Some(parse("is_write and ka.verb exists").unwrap()),
-            },
+            MacroEntry::new(Some(parse("is_write and ka.verb exists").unwrap())),
         );
         let e = ev();
         assert!(run_with("wrapper", &e, &macros, &lists));
@@ -640,18 +660,8 @@ mod tests {
     #[test]
     fn cyclic_macros_do_not_compile() {
         let mut macros = HashMap::new();
-        macros.insert(
-            "a".to_string(),
-            MacroEntry {
-                ast: Some(parse("b").unwrap()),
-            },
-        );
-        macros.insert(
-            "b".to_string(),
-            MacroEntry {
-                ast: Some(parse("a").unwrap()),
-            },
-        );
+        macros.insert("a".to_string(), MacroEntry::new(Some(parse("b").unwrap())));
+        macros.insert("b".to_string(), MacroEntry::new(Some(parse("a").unwrap())));
         let lists = HashMap::new();
         let env = Env {
             macros: &macros,

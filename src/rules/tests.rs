@@ -766,3 +766,16 @@ fn the_rule_index_changes_no_result() {
         "{checked} events, {fired} matches"
     );
 }
+
+/// The build-time JSON of the built-in pack is the YAML's document, and loads the same rules.
+#[test]
+fn builtin_pack_json_equals_its_yaml() {
+    for (name, yaml, json) in BUILTIN_PACK {
+        assert!(!json.is_empty(), "{name}: build.rs did not convert it");
+        let from_yaml: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
+        let from_json: serde_yaml::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(from_yaml, from_json, "{name}");
+    }
+    let (from_yaml, _) = RuleSet::load(&RuleSet::builtin_sources()).unwrap();
+    assert_eq!(RuleSet::builtin().rules(), from_yaml.rules());
+}
