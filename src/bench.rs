@@ -228,12 +228,16 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
             round + 1,
             opts.rounds.max(1)
         ));
+        // As `scan` does: workers take the next payload from one queue.
         multi = multi.min(timed(&mut || {
+            let next = std::sync::atomic::AtomicUsize::new(0);
             std::thread::scope(|s| {
-                for t in 0..threads {
-                    let (p, payloads) = (&p, &payloads);
+                for _ in 0..threads {
+                    let (p, payloads, next) = (&p, &payloads, &next);
                     s.spawn(move || {
-                        for pl in payloads.iter().skip(t).step_by(threads) {
+                        while let Some(pl) =
+                            payloads.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
                             std::hint::black_box(p.process_payload(&pl.value, &[], 0));
                         }
                     });

@@ -156,6 +156,31 @@ fn scan_writes_zstd_archives_when_asked() {
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
 
+/// Files are scanned in parallel; the output does not depend on how many at once.
+#[test]
+fn scan_output_is_the_same_for_any_number_of_jobs() {
+    let mut files: Vec<String> = std::fs::read_dir("events")
+        .unwrap()
+        .map(|e| e.unwrap().path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".json"))
+        .collect();
+    files.sort();
+    // Twice over, so that every worker has several files.
+    let twice: Vec<&str> = files.iter().chain(&files).map(String::as_str).collect();
+    let scan = |jobs: &str, format: &str| {
+        let mut args = vec!["scan", "--jobs", jobs, "--format", format, "--alerts"];
+        args.extend(&twice);
+        let o = run(&args);
+        // The malformed sample makes it exit 2, whatever the jobs.
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        (stdout(&o), stderr(&o))
+    };
+    let one = scan("1", "json");
+    assert!(one.0.lines().count() > 10, "{}", one.0);
+    assert_eq!(one, scan("3", "json"));
+    assert_eq!(scan("1", "text"), scan("4", "text"));
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {

@@ -69,6 +69,9 @@ pub struct ScanArgs {
     /// Bound on a gzip input's inflated size, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CLI_MAX_INFLATED)]
     pub max_inflated_bytes: u64,
+    /// Files scanned at once (default: one per core); the output is the same for any value
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 pub fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -139,12 +142,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => LocalArchive::Dir(DirArchive::new(dir)),
         None => LocalArchive::Discard(DiscardArchive::default()),
     };
-    let alerts = MemoryAlerts::default();
     let delivery = DeliveryOptions {
         min_alert_severity: args.min_severity,
         sample_events: DEFAULT_SAMPLE_EVENTS,
     };
-    let rt = tokio::runtime::Builder::new_current_thread().build()?;
 
     let total_bytes: u64 = args
         .paths
@@ -166,6 +167,54 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         indicatif::ProgressBar::hidden()
     };
 
+    // Files go to the workers from one queue (a big file does not hold up a fixed share of
+    // the others); results are merged in the order the files were given, so the report,
+    // the JSON lines and the alerts are the same for any number of jobs.
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .clamp(1, args.paths.len().max(1));
+    let scan = FileScan {
+        pipeline: &pipeline,
+        nd: &nd,
+        archive: &archive,
+        delivery: &delivery,
+        args: &args,
+        progress: &progress,
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, anyhow::Result<FileOutcome>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                s.spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread().build();
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = args.paths.get(i) else {
+                            break;
+                        };
+                        let result = match &rt {
+                            Ok(rt) => scan.file(path, rt),
+                            Err(e) => Err(anyhow::anyhow!("cannot start a runtime: {e}")),
+                        };
+                        done.push((i, result));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a scan worker panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+
     let mut report = Report {
         counters: Counters::default(),
         findings: Vec::new(),
@@ -173,45 +222,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         files: 0,
         bytes: 0,
     };
-    for path in &args.paths {
-        progress.set_message(path.clone());
-        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let input = match input::load(path, args.max_inflated_bytes, &nd) {
-            Ok(i) => i,
-            Err(e) => {
-                report.errors.push(e.to_string());
-                progress.inc(file_len);
-                continue;
-            }
-        };
-        report.files += 1;
-        report.bytes += input.bytes;
-        for w in &input.warnings {
-            progress.suspend(|| eprintln!("warning: {w}"));
+    let mut alerts = Vec::new();
+    for (_, result) in results {
+        let file = result?;
+        if file.loaded {
+            report.files += 1;
         }
-        for batch in input.batches {
-            let mut outcome = match batch {
-                Batch::Payload { value, raw } => pipeline.process_payload(&value, &raw, now_ms()),
-                Batch::Decoded(d) => pipeline.process_decoded(d),
-            };
-            if let Some(q) = &outcome.quarantine {
-                report.errors.push(format!(
-                    "{}:1: payload cannot be decoded: {}",
-                    input.name, q.reason
-                ));
-            }
-            rt.block_on(deliver(&mut outcome, &archive, &alerts, &delivery))
-                .with_context(|| format!("{}: writing the archive", input.name))?;
-            report.counters.add(&outcome.counters);
-            report.findings.extend(
-                outcome
-                    .findings
-                    .into_iter()
-                    .filter(|f| f.severity >= args.min_severity)
-                    .map(|f| (input.name.clone(), f)),
-            );
-        }
-        progress.inc(file_len);
+        report.bytes += file.bytes;
+        report.counters.add(&file.counters);
+        report.findings.extend(file.findings);
+        report.errors.extend(file.errors);
+        alerts.extend(file.alerts);
     }
     progress.finish_and_clear();
 
@@ -227,7 +248,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Format::Text => write!(out, "{}", text_report(&report, &args))?,
     }
     if args.alerts {
-        for a in alerts.sent.lock().expect("not poisoned").iter() {
+        for a in &alerts {
             writeln!(
                 out,
                 "\n===== SNS alert =====\nSubject: {}\nAttributes: severity={} rule_id={} cluster={}\n\n{}",
@@ -255,6 +276,83 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// What scanning one file gave.
+struct FileOutcome {
+    loaded: bool,
+    bytes: u64,
+    counters: Counters,
+    findings: Vec<(String, Finding)>,
+    errors: Vec<String>,
+    alerts: Vec<crate::alert::AlertMessage>,
+}
+
+/// Everything a worker needs to scan a file, shared by all workers.
+struct FileScan<'a> {
+    pipeline: &'a Pipeline,
+    nd: &'a NdjsonOptions,
+    archive: &'a LocalArchive,
+    delivery: &'a DeliveryOptions,
+    args: &'a ScanArgs,
+    progress: &'a indicatif::ProgressBar,
+}
+
+impl FileScan<'_> {
+    /// Loads, runs and delivers one file. `Err` only when the archive cannot be written.
+    fn file(&self, path: &str, rt: &tokio::runtime::Runtime) -> anyhow::Result<FileOutcome> {
+        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut out = FileOutcome {
+            loaded: false,
+            bytes: 0,
+            counters: Counters::default(),
+            findings: Vec::new(),
+            errors: Vec::new(),
+            alerts: Vec::new(),
+        };
+        let input = match input::load(path, self.args.max_inflated_bytes, self.nd) {
+            Ok(i) => i,
+            Err(e) => {
+                out.errors.push(e.to_string());
+                self.progress.inc(file_len);
+                return Ok(out);
+            }
+        };
+        out.loaded = true;
+        out.bytes = input.bytes;
+        for w in &input.warnings {
+            self.progress.suspend(|| eprintln!("warning: {w}"));
+        }
+        let alerts = MemoryAlerts::default();
+        for batch in input.batches {
+            let mut outcome = match batch {
+                Batch::Payload { value, raw } => {
+                    self.pipeline.process_payload(&value, &raw, now_ms())
+                }
+                Batch::Decoded(d) => self.pipeline.process_decoded(d),
+            };
+            if let Some(q) = &outcome.quarantine {
+                out.errors.push(format!(
+                    "{}:1: payload cannot be decoded: {}",
+                    input.name, q.reason
+                ));
+            }
+            rt.block_on(deliver(&mut outcome, self.archive, &alerts, self.delivery))
+                .with_context(|| format!("{}: writing the archive", input.name))?;
+            out.counters.add(&outcome.counters);
+            out.findings.extend(
+                outcome
+                    .findings
+                    .into_iter()
+                    .filter(|f| f.severity >= self.args.min_severity)
+                    .map(|f| (input.name.clone(), f)),
+            );
+        }
+        out.alerts = alerts.sent.into_inner().expect("not poisoned");
+        self.progress.set_message(path.to_string());
+        self.progress.inc(file_len);
+        Ok(out)
+    }
 }
 
 fn now_ms() -> i64 {

@@ -387,6 +387,17 @@ mod tests {
         assert_eq!(JsonDoc::member(&ev, "n"), None);
         assert_eq!(ev.member_text("n"), Some("1e999"));
         assert!(ev.has_member("objectRef") && !ev.has_member("requestObject"));
+        // Nesting far past serde_json's limit: indexing walks it without recursion, and the
+        // member reads as absent instead of overflowing the stack.
+        let deep = format!(
+            r#"{{"verb":"get","requestObject":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let ev = AuditEvent::parse(&deep).unwrap();
+        assert_eq!(ev.verb(), "get");
+        assert_eq!(JsonDoc::member(&ev, "requestObject"), None);
+        assert!(ev.to_value().is_err());
         let owned = AuditEvent::from_value(&serde_json::json!({"auditID": "x", "stage": "s"}));
         assert_eq!(owned.dedup_key(), Some(("x".into(), "s".into())));
     }
