@@ -301,6 +301,7 @@ struct FileScan<'a> {
 impl FileScan<'_> {
     /// Loads, runs and delivers one file. `Err` only when the archive cannot be written.
     fn file(&self, path: &str, rt: &tokio::runtime::Runtime) -> anyhow::Result<FileOutcome> {
+        self.progress.set_message(path.to_string());
         let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut out = FileOutcome {
             loaded: false,
@@ -349,7 +350,6 @@ impl FileScan<'_> {
             );
         }
         out.alerts = alerts.sent.into_inner().expect("not poisoned");
-        self.progress.set_message(path.to_string());
         self.progress.inc(file_len);
         Ok(out)
     }

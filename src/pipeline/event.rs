@@ -294,8 +294,14 @@ impl JsonDoc for AuditEvent<'_> {
             .as_ref()
     }
 
+    /// Compact JSON as serde_json writes it, as for a `Value` event, so that `jevt.obj` gives
+    /// a rule the same text whether the event came through the pipeline or a fixture (the
+    /// original may have spaces or Go's `\u0026` escapes). No built-in rule reads it.
     fn json_text(&self) -> Cow<'_, str> {
-        Cow::Borrowed(&self.text)
+        match self.to_value() {
+            Ok(v) => Cow::Owned(v.to_string()),
+            Err(_) => Cow::Borrowed(&self.text),
+        }
     }
 }
 
@@ -387,6 +393,9 @@ mod tests {
         assert_eq!(JsonDoc::member(&ev, "n"), None);
         assert_eq!(ev.member_text("n"), Some("1e999"));
         assert!(ev.has_member("objectRef") && !ev.has_member("requestObject"));
+        // jevt.obj sees compact JSON, as for a `Value` event.
+        let spaced = AuditEvent::parse(r#"{"verb": "get", "note": "a\u0026b"}"#).unwrap();
+        assert_eq!(spaced.json_text(), r#"{"verb":"get","note":"a&b"}"#);
         // Nesting far past serde_json's limit: indexing walks it without recursion, and the
         // member reads as absent instead of overflowing the stack.
         let deep = format!(
