@@ -68,12 +68,11 @@ impl PartialEq for AuditEvent<'_> {
 }
 
 /// Collects the members' spans; values are skipped (validated, not built).
-struct IndexVisitor<'t> {
+struct IndexVisitor {
     base: usize,
-    _text: std::marker::PhantomData<&'t str>,
 }
 
-impl<'de> Visitor<'de> for IndexVisitor<'de> {
+impl<'de> Visitor<'de> for IndexVisitor {
     type Value = Vec<Member>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -108,7 +107,6 @@ fn index(text: &str) -> Result<Vec<Member>, EventError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let visitor = IndexVisitor {
         base: text.as_ptr() as usize,
-        _text: std::marker::PhantomData,
     };
     match de
         .deserialize_map(visitor)
