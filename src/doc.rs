@@ -27,13 +27,7 @@ pub trait JsonDoc {
     /// `Value::pointer` it allocates nothing unless a segment has a `~` escape: the pipeline
     /// reads a dozen pointers per event.
     fn pointer(&self, pointer: &str) -> Option<&Value> {
-        let mut segments = pointer.strip_prefix('/')?.split('/').map(|seg| {
-            if seg.contains('~') {
-                Cow::Owned(seg.replace("~1", "/").replace("~0", "~"))
-            } else {
-                Cow::Borrowed(seg)
-            }
-        });
+        let mut segments = pointer_segments(pointer);
         let mut v = self.member(&segments.next()?)?;
         for seg in segments {
             v = match v {
@@ -63,6 +57,58 @@ pub trait JsonDoc {
         }
         Some(v)
     }
+
+    /// The string at a JSON pointer (`None` when absent or not a string). The pipeline's
+    /// events read a plain string straight from their text.
+    fn string_at(&self, pointer: &str) -> Option<&str> {
+        self.pointer(pointer)?.as_str()
+    }
+
+    /// The member at `path` as the text a rule compares ([`value_text`]). The pipeline's
+    /// events read a plain string straight from their text, without building a `Value`.
+    fn text_at(&self, path: &[&str]) -> Option<Cow<'_, str>> {
+        self.path(path).and_then(value_text)
+    }
+
+    /// The value at a JSON pointer as the text a rule compares ([`value_text`]).
+    fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
+        self.pointer(pointer).and_then(value_text)
+    }
+}
+
+/// A value as rules compare it: a string as itself, `null` as absent, anything else as
+/// compact JSON.
+pub fn value_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Null => None,
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
+/// A JSON pointer's segments, unescaped (`~1` is `/`, `~0` is `~`); none for a pointer
+/// that does not start with `/` (the whole document is not a member).
+pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    // By hand rather than `split('/')`: the pipeline walks a few dozen pointers per event.
+    let mut rest = pointer.strip_prefix('/');
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let seg = match r.bytes().position(|b| b == b'/') {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                &r[..i]
+            }
+            None => {
+                rest = None;
+                r
+            }
+        };
+        Some(if seg.bytes().any(|b| b == b'~') {
+            Cow::Owned(seg.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(seg)
+        })
+    })
 }
 
 impl JsonDoc for Value {

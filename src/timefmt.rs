@@ -59,13 +59,31 @@ pub fn rfc3339_from_epoch_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        ms.rem_euclid(1000)
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60,
+            ms.rem_euclid(1000)
+        );
+    }
+    // Written digit by digit: this runs for every archived event.
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: i64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, mo as i64);
+    put(8, 2, d as i64);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod % 3600 / 60);
+    put(17, 2, sod % 60);
+    put(20, 3, ms.rem_euclid(1000));
+    String::from_utf8(out.to_vec()).expect("ASCII digits")
 }
 
 /// Parses `2026-11-24T10:15:30.123456Z` or `…+02:00` into microseconds since the epoch.
@@ -138,6 +156,12 @@ mod tests {
             rfc3339_from_epoch_ms(1_795_515_330_123),
             "2026-11-24T10:15:30.123Z"
         );
+        assert_eq!(rfc3339_from_epoch_ms(-1), "1969-12-31T23:59:59.999Z");
+        // Formatted and parsed back, across leap days and year ends.
+        for ms in (0..4_102_444_800_000i64).step_by(7_919_999_937) {
+            let text = rfc3339_from_epoch_ms(ms);
+            assert_eq!(parse_rfc3339_micros(&text), Some(ms * 1000), "{text}");
+        }
         assert_eq!(UtcHour::from_epoch_ms(0).date(), "1970-01-01");
         assert_eq!(UtcHour::from_epoch_ms(951_782_400_000).date(), "2000-02-29");
     }

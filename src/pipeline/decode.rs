@@ -147,8 +147,11 @@ pub fn gunzip_bounded(compressed: &[u8], max: u64) -> Result<Vec<u8>, Quarantine
 
 /// Parses inflated JSON into a [`LogsData`] and classifies its message type.
 pub fn parse_logs_data(json: &[u8]) -> Result<Decoded, QuarantineReason> {
-    let data: LogsData =
-        serde_json::from_slice(json).map_err(|e| QuarantineReason::NotJson(e.to_string()))?;
+    let data = match super::envelope::scan(json) {
+        Some(data) => data,
+        None => serde_json::from_slice::<LogsData>(json)
+            .map_err(|e| QuarantineReason::NotJson(e.to_string()))?,
+    };
     match data.message_type.as_str() {
         CONTROL_MESSAGE => Ok(Decoded::Control),
         DATA_MESSAGE => {
@@ -192,6 +195,16 @@ mod tests {
                 message: "{}".into(),
             }],
         }
+    }
+
+    #[test]
+    fn a_message_that_is_not_a_string_is_not_json() {
+        let bad =
+            br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1,"message":7}]}"#;
+        assert!(matches!(
+            parse_logs_data(bad),
+            Err(QuarantineReason::NotJson(_))
+        ));
     }
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {

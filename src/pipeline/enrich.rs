@@ -108,32 +108,20 @@ const CONTROL_PLANE_USERS: &[&str] = &[
 ];
 
 pub fn identity(event: &dyn JsonDoc) -> Identity {
-    let user = event.member("user");
-    let username = user
-        .and_then(|u| u.get("username"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let extra = |k: &str| -> Option<String> {
-        user?
-            .get("extra")?
-            .get(k)?
-            .get(0)?
-            .as_str()
-            .map(str::to_string)
-    };
-    let groups: Vec<&str> = user
-        .and_then(|u| u.get("groups"))
+    // Leaf by leaf: a pipeline event then parses these strings only, not `user` whole.
+    let username = event.string_at("/user/username").unwrap_or("").to_string();
+    // The first entry of a `user.extra` list, by its JSON pointer.
+    let extra = |pointer: &str| event.string_at(pointer).map(str::to_string);
+    let groups: Vec<&str> = event
+        .path(&["user", "groups"])
         .and_then(Value::as_array)
         .map(|g| g.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let arn = extra("arn").or_else(|| username.starts_with("arn:").then(|| username.clone()));
-    let canonical_arn = extra("canonicalArn");
+    let arn = extra("/user/extra/arn/0")
+        .or_else(|| username.starts_with("arn:").then(|| username.clone()));
+    let canonical_arn = extra("/user/extra/canonicalArn/0");
     // aws-iam-authenticator:<account>:<principal id>
-    let uid = user
-        .and_then(|u| u.get("uid"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let uid = event.string_at("/user/uid").unwrap_or("");
     let account_id = uid
         .strip_prefix("aws-iam-authenticator:")
         .and_then(|r| r.split(':').next())
@@ -163,9 +151,9 @@ pub fn identity(event: &dyn JsonDoc) -> Identity {
         username,
         arn,
         canonical_arn,
-        session_name: extra("sessionName"),
-        access_key_id: extra("accessKeyId"),
-        principal_id: extra("principalId"),
+        session_name: extra("/user/extra/sessionName/0"),
+        access_key_id: extra("/user/extra/accessKeyId/0"),
+        principal_id: extra("/user/extra/principalId/0"),
         account_id,
     }
 }
@@ -411,13 +399,7 @@ pub fn enrich<'a>(
     log: &'a LogEvent,
     intel: &IpIntel,
 ) -> Enrichment<'a> {
-    let annotation = |k: &str| {
-        event
-            .member("annotations")
-            .and_then(|a| a.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let annotation = |k: &str| event.string_at(k).map(str::to_string);
     let latency_ms = match (
         timefmt::parse_rfc3339_micros(event.str_at("/requestReceivedTimestamp")),
         timefmt::parse_rfc3339_micros(event.str_at("/stageTimestamp")),
@@ -442,8 +424,8 @@ pub fn enrich<'a>(
         source_ip_aws: source_ip.as_ref().map(|_| facts.aws),
         source_ip_trusted: source_ip.as_ref().map(|_| facts.trusted),
         source_ip_indicator: facts.indicator,
-        decision: annotation("authorization.k8s.io/decision"),
-        reason: annotation("authorization.k8s.io/reason"),
+        decision: annotation("/annotations/authorization.k8s.io~1decision"),
+        reason: annotation("/annotations/authorization.k8s.io~1reason"),
         latency_ms,
         source_ip_class: source_ip.as_deref().map(classify_ip),
         source_ip,

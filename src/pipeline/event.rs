@@ -42,6 +42,8 @@ enum MemberKey {
     Span(Range<usize>),
     /// A key written with escapes, unescaped.
     Owned(Box<str>),
+    /// An array element (found by position).
+    Element,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,10 +57,75 @@ struct Member {
 #[derive(Debug, Clone)]
 pub struct AuditEvent<'a> {
     text: Cow<'a, str>,
+    root: ObjectIndex,
+}
+
+/// One JSON object's members, indexed. A member is parsed into a `Value` — or, when a path
+/// goes through it and it is an object, indexed in turn — the first time something reads
+/// it: `user.username` costs one string, not the whole `user` tree with its `extra` lists,
+/// and a rule reading `requestObject.spec` does not build `requestObject.metadata`.
+#[derive(Debug, Clone)]
+struct ObjectIndex {
     members: Vec<Member>,
-    /// `members[i]` parsed on first use; `None` inside when it does not parse as a `Value`
-    /// (a number out of range, nesting deeper than serde_json's limit).
-    parsed: Vec<OnceCell<Option<Value>>>,
+    slots: Vec<Slot>,
+    /// An array's elements (JSON pointers reach them by position; key paths do not).
+    array: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    /// The member as a `Value`; `None` inside when it does not parse as one (a number out
+    /// of range, nesting deeper than serde_json's limit).
+    value: OnceCell<Option<Box<Value>>>,
+    /// The member's own members or elements (`None` inside when it is neither an object
+    /// nor an array).
+    object: OnceCell<Option<Box<ObjectIndex>>>,
+}
+
+impl ObjectIndex {
+    fn new(members: Vec<Member>, array: bool) -> ObjectIndex {
+        let slots = (0..members.len()).map(|_| Slot::default()).collect();
+        ObjectIndex {
+            members,
+            slots,
+            array,
+        }
+    }
+}
+
+/// Where a path walk has got to: a member not parsed yet, or inside a parsed `Value`.
+enum Place<'s> {
+    Member(&'s ObjectIndex, usize),
+    Value(&'s Value),
+}
+
+/// How segments address arrays: JSON pointers index them, key paths do not.
+#[derive(Clone, Copy, PartialEq)]
+enum Segments {
+    Pointer,
+    Keys,
+}
+
+fn step<'v>(v: &'v Value, seg: &str, how: Segments) -> Option<&'v Value> {
+    match v {
+        Value::Object(map) => map.get(seg),
+        Value::Array(items) if how == Segments::Pointer => items.get(array_index(seg)?),
+        _ => None,
+    }
+}
+
+/// An array index as RFC 6901 writes it: decimal digits, no leading zero (except "0").
+fn array_index(seg: &str) -> Option<usize> {
+    let plain = !seg.is_empty()
+        && seg.bytes().all(|b| b.is_ascii_digit())
+        && (seg.len() == 1 || !seg.starts_with('0'));
+    if plain { seg.parse().ok() } else { None }
+}
+
+/// The text of a JSON string token when it has no escapes (then it is the string itself).
+fn plain_string(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (memchr::memchr(b'\\', inner.as_bytes()).is_none()).then_some(inner)
 }
 
 impl PartialEq for AuditEvent<'_> {
@@ -100,18 +167,132 @@ impl<'de> Visitor<'de> for IndexVisitor {
     }
 }
 
+/// Indexes the object at `range` of `text`; spans are offsets into `text`.
+fn index_object(text: &str, range: Range<usize>) -> Result<Vec<Member>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(&text[range]);
+    let visitor = IndexVisitor {
+        base: text.as_ptr() as usize,
+    };
+    de.deserialize_map(visitor)
+        .and_then(|m| de.end().map(|_| m))
+}
+
+/// Indexes the object or array at `range` of `text` that an earlier pass has already
+/// validated as JSON (a member found by [`index_object`]), without validating again: one
+/// scan that skips strings with `memchr` and counts brackets. `None` if the text is not
+/// what was promised (then an object is indexed by the validating indexer, an array is
+/// parsed whole).
+fn index_valid_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
+    let b = &text.as_bytes()[..range.end];
+    let ws = |mut i: usize| {
+        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        i
+    };
+    // `i` is just past an opening quote; returns the index of the closing one.
+    let string_end = |mut i: usize| loop {
+        let j = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        if b[j] == b'"' {
+            return Some(j);
+        }
+        i = j + 2;
+    };
+    let value_end = |i: usize| -> Option<usize> {
+        match *b.get(i)? {
+            b'"' => Some(string_end(i + 1)? + 1),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut j = i;
+                loop {
+                    match *b.get(j)? {
+                        b'"' => {
+                            j = string_end(j + 1)?;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(j + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            _ => {
+                let mut j = i;
+                while !matches!(
+                    b.get(j),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                ) {
+                    j += 1;
+                }
+                Some(j)
+            }
+        }
+    };
+    let array = match b.get(range.start)? {
+        b'{' => false,
+        b'[' => true,
+        _ => return None,
+    };
+    let mut members = Vec::with_capacity(8);
+    let mut i = ws(range.start + 1);
+    if b.get(i) == Some(if array { &b']' } else { &b'}' }) {
+        return Some(ObjectIndex::new(members, array));
+    }
+    if array {
+        loop {
+            let end = value_end(i)?;
+            members.push(Member {
+                key: MemberKey::Element,
+                value: i..end,
+            });
+            i = ws(end);
+            match b.get(i)? {
+                b',' => i = ws(i + 1),
+                b']' => return Some(ObjectIndex::new(members, true)),
+                _ => return None,
+            }
+        }
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(i + 1)?;
+        let key = if memchr::memchr(b'\\', &b[i + 1..key_end]).is_none() {
+            MemberKey::Span(i + 1..key_end)
+        } else {
+            let k: String = serde_json::from_str(&text[i..=key_end]).ok()?;
+            MemberKey::Owned(k.into_boxed_str())
+        };
+        i = ws(key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = ws(i + 1);
+        let end = value_end(start)?;
+        members.push(Member {
+            key,
+            value: start..end,
+        });
+        i = ws(end);
+        match b.get(i)? {
+            b',' => i = ws(i + 1),
+            b'}' => return Some(ObjectIndex::new(members, array)),
+            _ => return None,
+        }
+    }
+}
+
 fn index(text: &str) -> Result<Vec<Member>, EventError> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(EventError::TooLarge(text.len()));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let visitor = IndexVisitor {
-        base: text.as_ptr() as usize,
-    };
-    match de
-        .deserialize_map(visitor)
-        .and_then(|m| de.end().map(|_| m))
-    {
+    match index_object(text, 0..text.len()) {
         Ok(members) => Ok(members),
         Err(e) => {
             let object = text.trim_start().starts_with('{');
@@ -132,11 +313,9 @@ impl<'a> AuditEvent<'a> {
     }
 
     fn checked(text: Cow<'a, str>, members: Vec<Member>) -> Result<AuditEvent<'a>, EventError> {
-        let parsed = (0..members.len()).map(|_| OnceCell::new()).collect();
         let event = AuditEvent {
             text,
-            members,
-            parsed,
+            root: ObjectIndex::new(members, false),
         };
         let api_version = event.str_at("/apiVersion");
         let kind = event.str_at("/kind");
@@ -162,24 +341,116 @@ impl<'a> AuditEvent<'a> {
         match &m.key {
             MemberKey::Span(r) => &self.text[r.clone()],
             MemberKey::Owned(k) => k,
+            MemberKey::Element => "",
         }
+    }
+
+    /// The position of member `key` in `obj` (the last one if the key repeats, as
+    /// `serde_json` keeps).
+    fn find(&self, obj: &ObjectIndex, key: &str, how: Segments) -> Option<usize> {
+        if obj.array {
+            return array_index(key).filter(|&i| how == Segments::Pointer && i < obj.members.len());
+        }
+        obj.members.iter().rposition(|m| self.key(m) == key)
+    }
+
+    fn raw(&self, obj: &ObjectIndex, i: usize) -> &str {
+        &self.text[obj.members[i].value.clone()]
+    }
+
+    fn value_of<'s>(&'s self, obj: &'s ObjectIndex, i: usize) -> Option<&'s Value> {
+        obj.slots[i]
+            .value
+            .get_or_init(|| serde_json::from_str(self.raw(obj, i)).ok().map(Box::new))
+            .as_deref()
+    }
+
+    fn container_of<'s>(&'s self, obj: &'s ObjectIndex, i: usize) -> Option<&'s ObjectIndex> {
+        obj.slots[i]
+            .object
+            .get_or_init(|| {
+                let range = obj.members[i].value.clone();
+                // Validated by the index that found this member.
+                let found = index_valid_container(&self.text, range.clone());
+                if found.is_none() && self.text[range.clone()].starts_with('{') {
+                    let members = index_object(&self.text, range).ok()?;
+                    return Some(Box::new(ObjectIndex::new(members, false)));
+                }
+                found.map(Box::new)
+            })
+            .as_deref()
+    }
+
+    /// Follows `segments` from the top level, indexing objects on the way and parsing only
+    /// what the walk cannot go through without a `Value`.
+    fn walk<'s, 'p>(
+        &'s self,
+        mut segments: impl Iterator<Item = Cow<'p, str>>,
+        how: Segments,
+    ) -> Option<Place<'s>> {
+        let first = segments.next()?;
+        let mut place = Place::Member(&self.root, self.find(&self.root, &first, how)?);
+        for seg in segments {
+            place = match place {
+                Place::Value(v) => Place::Value(step(v, &seg, how)?),
+                Place::Member(obj, i) => match obj.slots[i].value.get() {
+                    // Already parsed whole: reading the tree is cheapest.
+                    Some(Some(v)) => Place::Value(step(v, &seg, how)?),
+                    _ => match self.container_of(obj, i) {
+                        Some(sub) => Place::Member(sub, self.find(sub, &seg, how)?),
+                        None => Place::Value(step(self.value_of(obj, i)?, &seg, how)?),
+                    },
+                },
+            };
+        }
+        Some(place)
+    }
+
+    fn place_value<'s>(&'s self, place: Place<'s>) -> Option<&'s Value> {
+        match place {
+            Place::Value(v) => Some(v),
+            Place::Member(obj, i) => self.value_of(obj, i),
+        }
+    }
+
+    /// A place's text as a rule compares it ([`crate::doc::value_text`]); a string without
+    /// escapes is read straight from the event text, without a `Value`.
+    fn place_text<'s>(&'s self, place: Place<'s>) -> Option<Cow<'s, str>> {
+        if let Place::Member(obj, i) = place {
+            let raw = self.raw(obj, i);
+            if let Some(s) = plain_string(raw) {
+                return Some(Cow::Borrowed(s));
+            }
+            if matches!(raw, "true" | "false") {
+                return Some(Cow::Borrowed(raw));
+            }
+        }
+        crate::doc::value_text(self.place_value(place)?)
     }
 
     /// Whether the event has a top-level member `key`.
     pub fn has_member(&self, key: &str) -> bool {
-        self.members.iter().any(|m| self.key(m) == key)
+        self.find(&self.root, key, Segments::Keys).is_some()
     }
 
     /// The raw JSON text of the top-level member `key`.
     pub fn member_text(&self, key: &str) -> Option<&str> {
-        let m = self.members.iter().rev().find(|m| self.key(m) == key)?;
-        Some(&self.text[m.value.clone()])
+        Some(self.raw(&self.root, self.find(&self.root, key, Segments::Keys)?))
     }
 
+    /// The string at a JSON pointer, `""` when absent or not a string.
     pub fn str_at(&self, pointer: &str) -> &str {
-        JsonDoc::pointer(self, pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        JsonDoc::string_at(self, pointer).unwrap_or("")
+    }
+
+    /// Whether something is at `pointer` that does not parse as a `Value` (a number out of
+    /// range, a string with a lone surrogate escape).
+    pub fn unreadable_at(&self, pointer: &str) -> bool {
+        match self.walk(crate::doc::pointer_segments(pointer), Segments::Pointer) {
+            None => false,
+            Some(Place::Member(obj, i)) if plain_string(self.raw(obj, i)).is_some() => false,
+            Some(place) => self.place_value(place).is_none(),
+        }
     }
 
     pub fn audit_id(&self) -> &str {
@@ -227,9 +498,9 @@ impl<'a> AuditEvent<'a> {
     }
 
     /// The within-batch deduplication key: one request yields one event per stage.
-    pub fn dedup_key(&self) -> Option<(String, String)> {
+    pub fn dedup_key(&self) -> Option<(&str, &str)> {
         let id = self.audit_id();
-        (!id.is_empty()).then(|| (id.to_string(), self.stage().to_string()))
+        (!id.is_empty()).then(|| (id, self.stage()))
     }
 
     /// Appends the archived form of this event to `out`: its text with `"<key>":<enrichment>`
@@ -260,7 +531,7 @@ impl<'a> AuditEvent<'a> {
                 }
             }
         }
-        if !self.members.is_empty() {
+        if !self.root.members.is_empty() {
             out.push(b',');
         }
         out.push(b'"');
@@ -286,10 +557,37 @@ impl AuditEvent<'static> {
 
 impl JsonDoc for AuditEvent<'_> {
     fn member(&self, key: &str) -> Option<&Value> {
-        let i = self.members.iter().rposition(|m| self.key(m) == key)?;
-        self.parsed[i]
-            .get_or_init(|| serde_json::from_str(&self.text[self.members[i].value.clone()]).ok())
-            .as_ref()
+        self.value_of(&self.root, self.find(&self.root, key, Segments::Keys)?)
+    }
+
+    fn pointer(&self, pointer: &str) -> Option<&Value> {
+        let place = self.walk(crate::doc::pointer_segments(pointer), Segments::Pointer)?;
+        self.place_value(place)
+    }
+
+    fn path(&self, path: &[&str]) -> Option<&Value> {
+        let place = self.walk(path.iter().map(|s| Cow::Borrowed(*s)), Segments::Keys)?;
+        self.place_value(place)
+    }
+
+    fn string_at(&self, pointer: &str) -> Option<&str> {
+        let place = self.walk(crate::doc::pointer_segments(pointer), Segments::Pointer)?;
+        if let Place::Member(obj, i) = place
+            && let Some(s) = plain_string(self.raw(obj, i))
+        {
+            return Some(s);
+        }
+        self.place_value(place)?.as_str()
+    }
+
+    fn text_at(&self, path: &[&str]) -> Option<Cow<'_, str>> {
+        let place = self.walk(path.iter().map(|s| Cow::Borrowed(*s)), Segments::Keys)?;
+        self.place_text(place)
+    }
+
+    fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
+        let place = self.walk(crate::doc::pointer_segments(pointer), Segments::Pointer)?;
+        self.place_text(place)
     }
 
     /// Compact JSON as serde_json writes it, as for a `Value` event, so that `jevt.obj` gives
@@ -315,10 +613,7 @@ mod tests {
         .unwrap();
         assert_eq!(v1.audit_id(), "a");
         assert_eq!(v1.time(), "2026-11-24T10:15:30.1Z");
-        assert_eq!(
-            v1.dedup_key(),
-            Some(("a".into(), "ResponseComplete".into()))
-        );
+        assert_eq!(v1.dedup_key(), Some(("a", "ResponseComplete")));
         let beta = AuditEvent::parse(
             r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","auditID":"b","timestamp":"2019-01-01T00:00:00Z"}"#,
         )
@@ -406,6 +701,120 @@ mod tests {
         assert_eq!(JsonDoc::member(&ev, "requestObject"), None);
         assert!(ev.to_value().is_err());
         let owned = AuditEvent::from_value(&serde_json::json!({"auditID": "x", "stage": "s"}));
-        assert_eq!(owned.dedup_key(), Some(("x".into(), "s".into())));
+        assert_eq!(owned.dedup_key(), Some(("x", "s")));
+    }
+
+    /// Every pointer into an event (each object member and array element, to depth 6)
+    /// reads the same through the lazy index as through the event's `Value`: as a `Value`,
+    /// as rule text, as a string; key paths too. Over the generated corpus (with attacks)
+    /// and hand-made spellings: escaped keys and strings, duplicate keys, spaces, a number
+    /// out of range beside readable siblings.
+    #[test]
+    fn the_lazy_index_reads_what_the_value_tree_reads() {
+        fn pointers(v: &Value, at: String, depth: usize, out: &mut Vec<String>) {
+            if depth == 6 {
+                return;
+            }
+            let esc = |k: &str| k.replace('~', "~0").replace('/', "~1");
+            match v {
+                Value::Object(map) => {
+                    for (k, x) in map {
+                        let p = format!("{at}/{}", esc(k));
+                        out.push(p.clone());
+                        pointers(x, p, depth + 1, out);
+                    }
+                    out.push(format!("{at}/absent"));
+                }
+                Value::Array(items) => {
+                    for (i, x) in items.iter().enumerate().take(3) {
+                        let p = format!("{at}/{i}");
+                        out.push(p.clone());
+                        pointers(x, p, depth + 1, out);
+                    }
+                    out.push(format!("{at}/01"));
+                    out.push(format!("{at}/x"));
+                }
+                _ => out.push(format!("{at}/deeper")),
+            }
+        }
+        let mut texts: Vec<String> = crate::corpus::Corpus::new(crate::corpus::CorpusSpec {
+            seed: 11,
+            attacks: true,
+            ..Default::default()
+        })
+        .take(1500)
+        .map(|e| e.message)
+        .collect();
+        texts.extend(
+            [
+                r#"{"user":{"username":"a","username":"b","extra":{"arn":["x"],"arn":["y"]}}}"#,
+                r#"{"user" : { "user\u006eame" : "c\"d\u0026e" , "groups" : [ "g1" , "g2" ] } }"#,
+                r#"{"objectRef":{"resource":"pods","name":"n","x":1e999},"a/b":{"c~d":[true,null,2.50]}}"#,
+                r#"{"requestObject":{"spec":{"containers":[{"image":"i","securityContext":{"privileged":true}}]}}}"#,
+                r#"{"sourceIPs":["10.0.0.1","3.3.3.3"],"responseStatus":{"code":403}}"#,
+            ]
+            .map(String::from),
+        );
+        let mut checked = 0;
+        for text in &texts {
+            let ev = AuditEvent::parse(text).unwrap();
+            let whole: Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                // A member out of range: compare what a Value can hold, member by member.
+                Err(_) => Value::Object(
+                    ev.root
+                        .members
+                        .iter()
+                        .filter_map(|m| {
+                            Some((
+                                ev.key(m).to_string(),
+                                serde_json::from_str(&text[m.value.clone()]).ok()?,
+                            ))
+                        })
+                        .collect(),
+                ),
+            };
+            let mut ps = Vec::new();
+            pointers(&whole, String::new(), 0, &mut ps);
+            // A read must not depend on what was read before: `ev` has every member parsed
+            // whole first (walks then go through the trees), `fresh` walks the index.
+            for m in &ev.root.members {
+                let _ = JsonDoc::member(&ev, ev.key(m));
+            }
+            let fresh = AuditEvent::parse(text).unwrap();
+            for p in ps.iter().rev() {
+                let want = whole.pointer(p);
+                for e in [&ev, &fresh] {
+                    assert_eq!(JsonDoc::pointer(e, p), want, "{p} in {text}");
+                    assert_eq!(
+                        e.text_at_pointer(p),
+                        want.and_then(crate::doc::value_text),
+                        "{p} in {text}"
+                    );
+                    assert_eq!(
+                        e.str_at(p),
+                        want.and_then(Value::as_str).unwrap_or(""),
+                        "{p}"
+                    );
+                }
+                if !p.contains('~') {
+                    let keys: Vec<&str> = p[1..].split('/').collect();
+                    let by_keys = keys.iter().try_fold(&whole, |v, k| v.get(*k));
+                    assert_eq!(JsonDoc::path(&fresh, &keys), by_keys, "{p}");
+                    assert_eq!(
+                        fresh.text_at(&keys),
+                        by_keys.and_then(crate::doc::value_text),
+                        "{p}"
+                    );
+                }
+                checked += 1;
+            }
+            // The member out of range reads as absent; its siblings read.
+            if text.contains("1e999") {
+                assert!(ev.unreadable_at("/objectRef/x"));
+                assert_eq!(ev.name(), "n");
+            }
+        }
+        assert!(checked > 100_000, "{checked} pointers");
     }
 }

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod decode;
 pub mod detect;
 pub mod enrich;
+pub mod envelope;
 pub mod event;
 pub mod ipintel;
 pub mod redact;
@@ -297,7 +298,7 @@ impl Pipeline {
             self.options.gzip_level,
             self.options.zstd_level,
         );
-        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut seen: HashSet<(String, String), foldhash::fast::RandomState> = HashSet::default();
         let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
         for (index, log) in data.log_events.iter().enumerate() {
             let t = sw.start();
@@ -310,8 +311,8 @@ impl Pipeline {
                     continue;
                 }
             };
-            if let Some(key) = event.dedup_key()
-                && !seen.insert(key)
+            if let Some((id, stage)) = event.dedup_key()
+                && !seen.insert((id.to_string(), stage.to_string()))
             {
                 out.counters.duplicates += 1;
                 continue;

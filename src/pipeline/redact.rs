@@ -96,11 +96,11 @@ pub fn redact_audit_event(
     event: AuditEvent<'_>,
 ) -> Result<(AuditEvent<'_>, Vec<String>), EventError> {
     let has_body = event.has_member("requestObject") || event.has_member("responseObject");
-    // An `objectRef` that cannot become a `Value` (a number out of range, a lone surrogate)
-    // hides the resource the scan keys on: take the general path, which archives such an
-    // event as unparseable and redacts its text.
+    // A resource or subresource that is there but cannot be read (a lone surrogate in the
+    // string, a number out of range) would hide what the scan keys on: take the general
+    // path, which archives such an event as unparseable and redacts its text.
     let object_ref_unreadable =
-        event.has_member("objectRef") && crate::doc::JsonDoc::member(&event, "objectRef").is_none();
+        event.unreadable_at("/objectRef/resource") || event.unreadable_at("/objectRef/subresource");
     if !object_ref_unreadable
         && !may_need_redaction(
             event.text(),
@@ -639,6 +639,10 @@ mod tests {
         let odd = r#"{"kind":"Event","objectRef":{"resource":"secrets","x":1e999},"requestObject":{"data":{"password":"aHVudGVyMg=="}}}"#;
         assert!(redact_audit_event(AuditEvent::parse(odd).unwrap()).is_err());
         assert!(!redact_text(odd).0.contains("aHVudGVyMg=="));
+        // A resource that cannot be read at all (a lone surrogate) takes the general path.
+        let unreadable =
+            r#"{"kind":"Event","objectRef":{"resource":"secr\ud800"},"requestObject":{"x":1}}"#;
+        assert!(redact_audit_event(AuditEvent::parse(unreadable).unwrap()).is_err());
         let html =
             r#"{"requestObject":{"kind":"ConfigMap","data":{"s":"a \u0026\u0026 b \u003e c"}}}"#;
         assert!(!may_need_redaction(html, "configmaps", "", true));

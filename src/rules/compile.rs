@@ -71,7 +71,8 @@ enum CRhs {
         num: Option<f64>,
         bytes: Vec<u8>,
     },
-    Set(HashSet<String>),
+    /// `in`/`intersects` operands (foldhash: the rules probe these sets for every event).
+    Set(HashSet<String, foldhash::fast::RandomState>),
     Paths(Vec<String>),
 }
 
@@ -340,7 +341,7 @@ impl Node {
             }),
             Node::Check(c) if c.field.plain_path() == Some(path) => match (&c.op, &c.rhs) {
                 (Op::Eq, CRhs::One { text, .. }) => Some(HashSet::from([text.clone()])),
-                (Op::In, CRhs::Set(set)) => Some(set.clone()),
+                (Op::In, CRhs::Set(set)) => Some(set.iter().cloned().collect()),
                 _ => None,
             },
             Node::Check(_) => None,

@@ -30,7 +30,7 @@
 
 use serde_json::Value;
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use crate::doc::{EnrichmentDoc, JsonDoc};
 
@@ -44,10 +44,17 @@ pub enum Vals<'a> {
 }
 
 /// One event being evaluated; caches the pod spec lookup.
+/// A static path's address and length: the same field always passes the same slice.
+type PathKey = (usize, usize);
+
 pub struct Ctx<'a> {
     pub event: &'a dyn JsonDoc,
     pub enrichment: Option<&'a dyn EnrichmentDoc>,
     pod_spec: OnceCell<Option<&'a Value>>,
+    /// Path fields already read for this event, by the address of their static path: the
+    /// rules read `ka.stage` and `ka.user.name` a dozen times per event between them
+    /// (through shared macros).
+    paths: RefCell<Vec<(PathKey, Option<Cow<'a, str>>)>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -56,7 +63,19 @@ impl<'a> Ctx<'a> {
             event,
             enrichment,
             pod_spec: OnceCell::new(),
+            paths: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The text at a static path, read from the event once per context.
+    fn path_text(&self, path: &'static [&'static str]) -> Option<Cow<'a, str>> {
+        let key = (path.as_ptr() as usize, path.len());
+        if let Some((_, v)) = self.paths.borrow().iter().find(|(k, _)| *k == key) {
+            return v.clone();
+        }
+        let v = self.event.text_at(path);
+        self.paths.borrow_mut().push((key, v.clone()));
+        v
     }
 
     fn pod_spec(&self) -> Option<&'a Value> {
@@ -383,27 +402,24 @@ impl Field {
     pub fn extract<'a>(&self, ctx: &Ctx<'a>) -> Vals<'a> {
         let ev = ctx.event;
         match self.kind {
-            Kind::Path(p) => one(ev.path(p).and_then(text)),
+            Kind::Path(p) => one(ctx.path_text(p)),
             Kind::PathList(p) => many(
                 ev.path(p)
                     .and_then(Value::as_array)
                     .map(|a| pick(a, self.index()).filter_map(text).collect()),
             ),
-            Kind::PathWhole(p) => many(ev.path(p).and_then(text).map(|v| vec![v])),
+            Kind::PathWhole(p) => many(ev.text_at(p).map(|v| vec![v])),
             Kind::UriParam => one(ev
                 .member("requestURI")
                 .and_then(Value::as_str)
                 .and_then(|u| uri_param(u, self.key()))),
             Kind::TargetPodName => {
-                let obj = ev.member("objectRef");
-                let res = obj.and_then(|o| o.get("resource")).and_then(Value::as_str);
-                let sub = obj
-                    .and_then(|o| o.get("subresource"))
+                let res = ev.path(&["objectRef", "resource"]).and_then(Value::as_str);
+                let sub = ev
+                    .path(&["objectRef", "subresource"])
                     .and_then(Value::as_str);
                 if res == Some("pods") && sub.is_none_or(str::is_empty) {
-                    one(ev
-                        .path(&["responseObject", "metadata", "name"])
-                        .and_then(text))
+                    one(ev.text_at(&["responseObject", "metadata", "name"]))
                 } else {
                     Vals::Missing
                 }
@@ -490,13 +506,13 @@ impl Field {
             Kind::ClusterName => one(ctx
                 .enrichment
                 .and_then(|e| e.field("/cluster"))
-                .or_else(|| ev.path(&["annotations", "cluster_name"]).and_then(text))),
+                .or_else(|| ev.text_at(&["annotations", "cluster_name"]))),
             Kind::JevtValue => {
                 let key = self.key();
                 if key.is_empty() {
                     return Vals::One(ev.json_text());
                 }
-                one(ev.pointer(&self.pointer).and_then(text))
+                one(ev.text_at_pointer(&self.pointer))
             }
             Kind::JevtObj => Vals::One(ev.json_text()),
             Kind::JevtRawtime => one(["stageTimestamp", "requestReceivedTimestamp", "timestamp"]
@@ -546,13 +562,7 @@ fn get<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 /// A JSON value as a field string: strings borrowed, `null` absent, anything else as JSON text.
-pub fn text(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Null => None,
-        other => Some(Cow::Owned(other.to_string())),
-    }
-}
+pub use crate::doc::value_text as text;
 
 fn pick(a: &[Value], index: Option<usize>) -> std::slice::Iter<'_, Value> {
     match index {
@@ -583,12 +593,20 @@ fn subject_names<'a>(subs: &'a [Value], kind: &str, with_ns: bool) -> Vec<Cow<'a
 
 /// The pod spec a request carries, for a bare Pod or any pod template.
 fn pod_spec_of(ev: &dyn JsonDoc) -> Option<&Value> {
-    const SPEC: &[&str] = &["spec"];
-    const TEMPLATE: &[&str] = &["spec", "template", "spec"];
-    const CRON: &[&str] = &["spec", "jobTemplate", "spec", "template", "spec"];
-    const POD_TEMPLATE: &[&str] = &["template", "spec"];
-    let ro = ev.member("requestObject")?;
-    let path = match ro.get("kind").and_then(Value::as_str) {
+    // Read through the document so that a pipeline event builds the spec's tree only, not
+    // the whole request body (its metadata, with managedFields, is often the larger part).
+    const SPEC: &[&str] = &["requestObject", "spec"];
+    const TEMPLATE: &[&str] = &["requestObject", "spec", "template", "spec"];
+    const CRON: &[&str] = &[
+        "requestObject",
+        "spec",
+        "jobTemplate",
+        "spec",
+        "template",
+        "spec",
+    ];
+    const POD_TEMPLATE: &[&str] = &["requestObject", "template", "spec"];
+    let path = match ev.path(&["requestObject", "kind"]).and_then(Value::as_str) {
         Some("Pod") => SPEC,
         Some(
             "Deployment"
@@ -615,7 +633,7 @@ fn pod_spec_of(ev: &dyn JsonDoc) -> Option<&Value> {
             _ => SPEC,
         },
     };
-    get(ro, path)
+    ev.path(path)
 }
 
 fn containers(spec: Option<&Value>, list: CList) -> Option<&Vec<Value>> {

@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::compile::Node;
 use crate::doc::JsonDoc;
 
-const VERB: &[&str] = &["verb"];
-const RESOURCE: &[&str] = &["objectRef", "resource"];
+const VERB: (&str, &[&str]) = ("/verb", &["verb"]);
+const RESOURCE: (&str, &[&str]) = ("/objectRef/resource", &["objectRef", "resource"]);
 
 /// A set of rule positions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +50,11 @@ impl Bits {
 /// The candidates for each value of one field.
 #[derive(Debug)]
 struct FieldIndex {
+    /// The field as a JSON pointer and as a key path.
+    pointer: &'static str,
     path: &'static [&'static str],
     /// Value → rules that pin the field to a set holding it, plus the unpinned ones.
-    by_value: HashMap<String, Bits>,
+    by_value: HashMap<String, Bits, foldhash::fast::RandomState>,
     /// Rules that do not pin the field (candidates when the value is pinned by none).
     unpinned: Bits,
     /// Every indexed rule (when the value is not a string, nothing can be ruled out).
@@ -60,7 +62,10 @@ struct FieldIndex {
 }
 
 impl FieldIndex {
-    fn build(path: &'static [&'static str], rules: &[Option<&Node>]) -> FieldIndex {
+    fn build(
+        (pointer, path): (&'static str, &'static [&'static str]),
+        rules: &[Option<&Node>],
+    ) -> FieldIndex {
         let n = rules.len();
         let required: Vec<_> = rules
             .iter()
@@ -75,7 +80,7 @@ impl FieldIndex {
             }
             all.set(i);
         }
-        let mut by_value: HashMap<String, Bits> = HashMap::new();
+        let mut by_value: HashMap<String, Bits, foldhash::fast::RandomState> = HashMap::default();
         for (i, req) in required.iter().enumerate() {
             if let Some(Some(values)) = req {
                 for v in values {
@@ -87,6 +92,7 @@ impl FieldIndex {
             }
         }
         FieldIndex {
+            pointer,
             path,
             by_value,
             unpinned,
@@ -95,6 +101,9 @@ impl FieldIndex {
     }
 
     fn candidates(&self, event: &dyn JsonDoc) -> &Bits {
+        if let Some(s) = event.string_at(self.pointer) {
+            return self.by_value.get(s).unwrap_or(&self.unpinned);
+        }
         match event.path(self.path) {
             // A missing field fails every `=`/`in` on it.
             None | Some(Value::Null) => &self.unpinned,

@@ -1,0 +1,338 @@
+//! The subscription message's JSON read in one pass, for the shape CloudWatch writes.
+//!
+//! Each `message` is an audit event's JSON inside a JSON string: a `\"` every few bytes.
+//! serde_json decodes such a string escape by escape (find the next one, copy the run,
+//! decode, repeat); here the string is scanned eight bytes at a time and decoded in the
+//! same pass. Anything this reader does not expect — a duplicate or mistyped member, a
+//! `\u` escape, invalid UTF-8, a syntax error — makes it give up (`None`), and serde_json
+//! reads the payload instead and names the error. So it never decides what is valid: it
+//! only returns what serde_json would have returned (a test checks that on every shape).
+
+use super::decode::{LogEvent, LogsData};
+
+/// `LogsData` from `json`, or `None` to let serde_json read it.
+pub fn scan(json: &[u8]) -> Option<LogsData> {
+    let mut r = Reader {
+        b: json,
+        i: 0,
+        scratch: Vec::new(),
+    };
+    let mut data = LogsData::default();
+    let mut seen = [false; 6];
+    r.ws();
+    r.object(|r, key| {
+        let slot = match key {
+            "messageType" => 0,
+            "owner" => 1,
+            "logGroup" => 2,
+            "logStream" => 3,
+            "subscriptionFilters" => 4,
+            "logEvents" => 5,
+            // Validated by serde_json, then ignored (as the derived reader does).
+            _ => return r.skip_value(),
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return None; // serde_json reports the duplicate
+        }
+        match slot {
+            0 => data.message_type = r.string()?,
+            1 => data.owner = r.string()?,
+            2 => data.log_group = r.string()?,
+            3 => data.log_stream = r.string()?,
+            4 => {
+                r.array(|r| {
+                    data.subscription_filters.push(r.string()?);
+                    Some(())
+                })?;
+            }
+            _ => {
+                r.array(|r| {
+                    data.log_events.push(r.log_event()?);
+                    Some(())
+                })?;
+            }
+        }
+        Some(())
+    })?;
+    r.ws();
+    (r.i == json.len()).then_some(data)
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// Reused for every string: it grows to the longest message once, and each string is
+    /// then one exact-size copy.
+    scratch: Vec<u8>,
+}
+
+impl Reader<'_> {
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        (self.b.get(self.i) == Some(&byte)).then(|| self.i += 1)
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    /// `{ "key": value, … }`, each value read by `member`.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.eat(b':')?;
+            self.ws();
+            member(self, &key)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `[ item, … ]`, each item read by `item`.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            item(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn log_event(&mut self) -> Option<LogEvent> {
+        let (mut id, mut timestamp, mut message) = (None, None, None);
+        self.object(|r, key| {
+            let fresh = match key {
+                "id" => id.replace(r.string()?).is_none(),
+                "timestamp" => timestamp.replace(r.integer()?).is_none(),
+                "message" => message.replace(r.string()?).is_none(),
+                _ => return r.skip_value(),
+            };
+            fresh.then_some(())
+        })?;
+        Some(LogEvent {
+            id: id?,
+            timestamp: timestamp?,
+            message: message?,
+        })
+    }
+
+    /// An integer token that fits an `i64` (what serde_json accepts for one).
+    fn integer(&mut self) -> Option<i64> {
+        let start = self.i;
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let digits = self.i;
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        let n = self.i - digits;
+        // A leading zero, a fraction or an exponent: serde_json decides.
+        if n == 0 || (n > 1 && self.b[digits] == b'0') {
+            return None;
+        }
+        if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    /// Skips any value, validated by serde_json (members this reader does not use).
+    fn skip_value(&mut self) -> Option<()> {
+        let mut de = serde_json::Deserializer::from_slice(&self.b[self.i..]).into_iter();
+        let _: serde::de::IgnoredAny = de.next()?.ok()?;
+        self.i += de.byte_offset();
+        Some(())
+    }
+
+    /// A string token, decoded. Eight bytes at a time: each word is copied out whole, then
+    /// cut back at the first quote, backslash or control byte in it, if any.
+    fn string(&mut self) -> Option<String> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        self.i += 1;
+        let b = self.b;
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let decoded = loop {
+            while let Some(word) = b.get(self.i..self.i + 8) {
+                let word: [u8; 8] = word.try_into().expect("eight bytes");
+                out.extend_from_slice(&word);
+                let special = special_bytes(u64::from_le_bytes(word));
+                if special == 0 {
+                    self.i += 8;
+                } else {
+                    let k = (special.trailing_zeros() / 8) as usize;
+                    out.truncate(out.len() - (8 - k));
+                    self.i += k;
+                    break;
+                }
+            }
+            let c = *b.get(self.i)?;
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    break std::str::from_utf8(&out).ok().map(str::to_string);
+                }
+                b'\\' => {
+                    out.push(match *b.get(self.i + 1)? {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'r' => b'\r',
+                        b'b' => 0x08,
+                        b'f' => 0x0c,
+                        // `\u`: rare in CloudWatch's output; serde_json decodes it.
+                        _ => break None,
+                    });
+                    self.i += 2;
+                }
+                0x00..=0x1f => break None,
+                _ => {
+                    // The tail, shorter than a word.
+                    out.push(c);
+                    self.i += 1;
+                }
+            }
+        };
+        self.scratch = out;
+        decoded
+    }
+}
+
+/// A mask with the high bit set in the lowest byte of `word` that is `"`, `\` or below
+/// 0x20 (and possibly in higher bytes too: only the lowest flag is exact, and only it is
+/// used).
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_at = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero_at(word ^ (ONES * b'"' as u64));
+    let backslash = zero_at(word ^ (ONES * b'\\' as u64));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde(json: &[u8]) -> Option<LogsData> {
+        serde_json::from_slice(json).ok()
+    }
+
+    /// Whenever the scan answers, it answers what serde_json would; and it answers for
+    /// what CloudWatch sends.
+    #[test]
+    fn the_scan_returns_what_serde_json_returns() {
+        let payloads = crate::bench::build_payloads(3_000, 3);
+        let mut shapes: Vec<Vec<u8>> = Vec::new();
+        for p in payloads.iter().take(12) {
+            let mut json = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&p.compressed[..]),
+                &mut json,
+            )
+            .unwrap();
+            assert!(scan(&json).is_some());
+            assert_eq!(scan(&json), serde(&json));
+            shapes.push(json);
+        }
+        let one = |msg: &str| {
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{{"id":"1","timestamp":5,"message":{msg}}}]}}"#
+            )
+        };
+        for text in [
+            one(r#""""#),
+            one(r#""short""#),
+            one(r#""exactly8""#),
+            one(r#""{\"a\":\"b\\\\c\",\"t\":\"x\ty\"}""#),
+            one(r#""tab\there\nnew\rline\b\f\/ and more text""#),
+            one(r#""\u00e9t\u00e9""#),
+            one(r#""été 😀 and a long enough tail to fill words""#),
+            one("\"raw\ttab\""),
+            one("\"raw\u{1}control byte\""),
+            one(r#""bad \x escape""#),
+            one(r#""unterminated"#),
+            one("7"),
+            one("null"),
+            r#" { "messageType" : "DATA_MESSAGE" , "logEvents" : [ { "timestamp" : -1 , "message" : "m" , "id" : "x" , "extra" : {"a":[1,2.5e3,null,true]} } ] , "other" : [] } "#.into(),
+            r#"{"messageType":"CONTROL_MESSAGE","logEvents":[]}"#.into(),
+            r#"{"messageType":"DATA_MESSAGE","messageType":"DATA_MESSAGE"}"#.into(),
+            r#"{"logEvents":[{"id":"1","timestamp":1.5,"message":"m"}]}"#.into(),
+            r#"{"logEvents":[{"id":"1","timestamp":01,"message":"m"}]}"#.into(),
+            r#"{"logEvents":[{"id":"1","timestamp":99999999999999999999,"message":"m"}]}"#.into(),
+            r#"{"logEvents":[{"id":"1","message":"m"}]}"#.into(),
+            r#"{"logEvents":[{"id":"1","timestamp":1,"message":"m","id":"2"}]}"#.into(),
+            r#"{"logEvents":[{"id":"1","timestamp":1,"message":"m"},]}"#.into(),
+            r#"{"other":[1,}"#.into(),
+            r#"{} trailing"#.into(),
+            r#"{}"#.into(),
+            r#"[]"#.into(),
+            "".into(),
+        ] {
+            let json = text.as_bytes();
+            if let Some(got) = scan(json) {
+                assert_eq!(Some(got), serde(json), "{text}");
+            }
+            shapes.push(json.to_vec());
+        }
+        // Every cut of a real payload: an error or serde_json's answer, never another.
+        let real = &shapes[0];
+        for cut in (0..real.len()).step_by(97) {
+            let part = &real[..cut];
+            if let Some(got) = scan(part) {
+                assert_eq!(Some(got), serde(part));
+            }
+        }
+        // The escapes CloudWatch writes take the fast path; `\u` and bad input do not.
+        for fast in [
+            r#""exactly8""#,
+            r#""{\"a\":\"b\\\\c\",\"t\":\"x\ty\"}""#,
+            r#""tab\there\nnew\rline\b\f\/ and more text""#,
+            r#""été 😀 and a long enough tail to fill words""#,
+        ] {
+            assert!(scan(one(fast).as_bytes()).is_some(), "{fast}");
+        }
+        for slow in [r#""\u00e9t\u00e9""#, "\"raw\ttab\"", "7"] {
+            assert!(scan(one(slow).as_bytes()).is_none(), "{slow}");
+        }
+    }
+}
