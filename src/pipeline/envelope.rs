@@ -9,6 +9,7 @@
 //! only returns what serde_json would have returned (a test checks that on every shape).
 
 use super::decode::{LogEvent, LogsData};
+use super::json_scan::special_bytes;
 
 /// `LogsData` from `json`, or `None` to let serde_json read it.
 pub fn scan(json: &[u8]) -> Option<LogsData> {
@@ -68,9 +69,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn ws(&mut self) {
-        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
+        self.i = super::json_scan::ws(self.b, self.i);
     }
 
     fn eat(&mut self, byte: u8) -> Option<()> {
@@ -234,19 +233,6 @@ impl Reader<'_> {
         self.scratch = out;
         decoded
     }
-}
-
-/// A mask with the high bit set in the lowest byte of `word` that is `"`, `\` or below
-/// 0x20 (and possibly in higher bytes too: only the lowest flag is exact, and only it is
-/// used).
-fn special_bytes(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_at = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let quote = zero_at(word ^ (ONES * b'"' as u64));
-    let backslash = zero_at(word ^ (ONES * b'\\' as u64));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::json_scan;
 use crate::doc::JsonDoc;
 
 /// A message longer than this is not parsed (CloudWatch caps events at 1 MB; this is
@@ -177,112 +178,52 @@ fn index_object(text: &str, range: Range<usize>) -> Result<Vec<Member>, serde_js
         .and_then(|m| de.end().map(|_| m))
 }
 
-/// Indexes the object or array at `range` of `text` that an earlier pass has already
-/// validated as JSON (a member found by [`index_object`]), without validating again: one
-/// scan that skips strings with `memchr` and counts brackets. `None` if the text is not
-/// what was promised (then an object is indexed by the validating indexer, an array is
-/// parsed whole).
-fn index_valid_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
+/// Indexes the object or array at `range` of `text` — or the whole text, `top`, checking
+/// nothing follows it — with [`json_scan`]. `None` when the scan does not accept it (then
+/// serde_json indexes an object and names the error; an array is parsed whole).
+fn scan_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
     let b = &text.as_bytes()[..range.end];
-    let ws = |mut i: usize| {
-        while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            i += 1;
-        }
-        i
-    };
-    // `i` is just past an opening quote; returns the index of the closing one.
-    let string_end = |mut i: usize| loop {
-        let j = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
-        if b[j] == b'"' {
-            return Some(j);
-        }
-        i = j + 2;
-    };
-    let value_end = |i: usize| -> Option<usize> {
-        match *b.get(i)? {
-            b'"' => Some(string_end(i + 1)? + 1),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                let mut j = i;
-                loop {
-                    match *b.get(j)? {
-                        b'"' => {
-                            j = string_end(j + 1)?;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Some(j + 1);
-                            }
-                        }
-                        _ => {}
-                    }
-                    j += 1;
-                }
-            }
-            _ => {
-                let mut j = i;
-                while !matches!(
-                    b.get(j),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-                ) {
-                    j += 1;
-                }
-                Some(j)
-            }
-        }
-    };
     let array = match b.get(range.start)? {
         b'{' => false,
         b'[' => true,
         _ => return None,
     };
-    let mut members = Vec::with_capacity(8);
-    let mut i = ws(range.start + 1);
-    if b.get(i) == Some(if array { &b']' } else { &b'}' }) {
-        return Some(ObjectIndex::new(members, array));
-    }
-    if array {
-        loop {
-            let end = value_end(i)?;
-            members.push(Member {
-                key: MemberKey::Element,
-                value: i..end,
-            });
-            i = ws(end);
-            match b.get(i)? {
-                b',' => i = ws(i + 1),
-                b']' => return Some(ObjectIndex::new(members, true)),
-                _ => return None,
-            }
-        }
+    let close = if array { b']' } else { b'}' };
+    let mut members = Vec::with_capacity(if array { 4 } else { 24 });
+    let mut i = json_scan::ws(b, range.start + 1);
+    if b.get(i) == Some(&close) {
+        return (json_scan::ws(b, i + 1) == b.len()).then(|| ObjectIndex::new(members, array));
     }
     loop {
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let key_end = string_end(i + 1)?;
-        let key = if memchr::memchr(b'\\', &b[i + 1..key_end]).is_none() {
-            MemberKey::Span(i + 1..key_end)
+        let key = if array {
+            MemberKey::Element
         } else {
-            let k: String = serde_json::from_str(&text[i..=key_end]).ok()?;
-            MemberKey::Owned(k.into_boxed_str())
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (key_end, escaped) = json_scan::skip_string(b, i + 1)?;
+            let key = if escaped {
+                let k: String = serde_json::from_str(&text[i..key_end]).ok()?;
+                MemberKey::Owned(k.into_boxed_str())
+            } else {
+                MemberKey::Span(i + 1..key_end - 1)
+            };
+            i = json_scan::ws(b, key_end);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = json_scan::ws(b, i + 1);
+            key
         };
-        i = ws(key_end + 1);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        let start = ws(i + 1);
-        let end = value_end(start)?;
-        members.push(Member {
-            key,
-            value: start..end,
-        });
-        i = ws(end);
-        match b.get(i)? {
-            b',' => i = ws(i + 1),
-            b'}' => return Some(ObjectIndex::new(members, array)),
+        let end = json_scan::skip_value(b, i)?;
+        members.push(Member { key, value: i..end });
+        i = json_scan::ws(b, end);
+        match *b.get(i)? {
+            b',' => i = json_scan::ws(b, i + 1),
+            c if c == close => {
+                return (json_scan::ws(b, i + 1) == b.len())
+                    .then(|| ObjectIndex::new(members, array));
+            }
             _ => return None,
         }
     }
@@ -291,6 +232,12 @@ fn index_valid_container(text: &str, range: Range<usize>) -> Option<ObjectIndex>
 fn index(text: &str) -> Result<Vec<Member>, EventError> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(EventError::TooLarge(text.len()));
+    }
+    let start = json_scan::ws(text.as_bytes(), 0);
+    if text.as_bytes().get(start) == Some(&b'{')
+        && let Some(index) = scan_container(text, start..text.len())
+    {
+        return Ok(index.members);
     }
     match index_object(text, 0..text.len()) {
         Ok(members) => Ok(members),
@@ -379,7 +326,7 @@ impl<'a> AuditEvent<'a> {
             .get_or_init(|| {
                 let range = obj.members[i].value.clone();
                 // Validated by the index that found this member.
-                let found = index_valid_container(&self.text, range.clone());
+                let found = scan_container(&self.text, range.clone());
                 if found.is_none() && self.text[range.clone()].starts_with('{') {
                     let members = index_object(&self.text, range).ok()?;
                     return Some(Box::new(ObjectIndex::new(members, false)));
@@ -765,6 +712,19 @@ mod tests {
         );
         let mut checked = 0;
         for text in &texts {
+            // The scanner's index is serde_json's.
+            let ev0 = AuditEvent::parse(text).unwrap();
+            let spans = |ms: Vec<Member>| -> Vec<(String, Range<usize>)> {
+                ms.iter()
+                    .map(|m| (ev0.key(m).to_string(), m.value.clone()))
+                    .collect()
+            };
+            let scanned = scan_container(text, 0..text.len()).map(|o| spans(o.members));
+            assert_eq!(
+                scanned,
+                index_object(text, 0..text.len()).ok().map(spans),
+                "{text}"
+            );
             let ev = AuditEvent::parse(text).unwrap();
             let whole: Value = match serde_json::from_str(text) {
                 Ok(v) => v,

@@ -10,6 +10,7 @@ pub mod enrich;
 pub mod envelope;
 pub mod event;
 pub mod ipintel;
+pub mod json_scan;
 pub mod redact;
 pub mod timing;
 
