@@ -32,16 +32,7 @@ pub trait JsonDoc {
         for seg in segments {
             v = match v {
                 Value::Object(map) => map.get(seg.as_ref())?,
-                Value::Array(items) => {
-                    // RFC 6901: decimal digits, no leading zero (except "0" itself).
-                    let plain = !seg.is_empty()
-                        && seg.bytes().all(|b| b.is_ascii_digit())
-                        && (seg.len() == 1 || !seg.starts_with('0'));
-                    if !plain {
-                        return None;
-                    }
-                    items.get(seg.parse::<usize>().ok()?)?
-                }
+                Value::Array(items) => items.get(array_index(&seg)?)?,
                 _ => return None,
             };
         }
@@ -64,6 +55,21 @@ pub trait JsonDoc {
         self.pointer(pointer)?.as_str()
     }
 
+    /// [`JsonDoc::string_at`] with the pointer already split into unescaped segments (array
+    /// elements by index): the hot fields are read this way, with no pointer to parse.
+    fn string_in(&self, segments: &[&str]) -> Option<&str> {
+        let (first, rest) = segments.split_first()?;
+        let mut v = self.member(first)?;
+        for seg in rest {
+            v = match v {
+                Value::Object(map) => map.get(*seg)?,
+                Value::Array(items) => items.get(array_index(seg)?)?,
+                _ => return None,
+            };
+        }
+        v.as_str()
+    }
+
     /// The member at `path` as the text a rule compares ([`value_text`]). The pipeline's
     /// events read a plain string straight from their text, without building a `Value`.
     fn text_at(&self, path: &[&str]) -> Option<Cow<'_, str>> {
@@ -74,6 +80,14 @@ pub trait JsonDoc {
     fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
         self.pointer(pointer).and_then(value_text)
     }
+}
+
+/// An array index as RFC 6901 writes it: decimal digits, no leading zero (except "0").
+pub fn array_index(seg: &str) -> Option<usize> {
+    let plain = !seg.is_empty()
+        && seg.bytes().all(|b| b.is_ascii_digit())
+        && (seg.len() == 1 || !seg.starts_with('0'));
+    if plain { seg.parse().ok() } else { None }
 }
 
 /// A value as rules compare it: a string as itself, `null` as absent, anything else as

@@ -224,7 +224,7 @@ impl BatchAggregator {
         {
             let t = self.discovery.entry(user.to_string()).or_default();
             note(t, 1, event, en);
-            let group = event.str_at("/objectRef/apiGroup");
+            let group = event.str_in(&["objectRef", "apiGroup"]);
             t.things.insert(if group.is_empty() {
                 event.resource().to_string()
             } else {

@@ -109,19 +109,25 @@ const CONTROL_PLANE_USERS: &[&str] = &[
 
 pub fn identity(event: &dyn JsonDoc) -> Identity {
     // Leaf by leaf: a pipeline event then parses these strings only, not `user` whole.
-    let username = event.string_at("/user/username").unwrap_or("").to_string();
+    let username = event
+        .string_in(&["user", "username"])
+        .unwrap_or("")
+        .to_string();
     // The first entry of a `user.extra` list, by its JSON pointer.
-    let extra = |pointer: &str| event.string_at(pointer).map(str::to_string);
+    let extra = |key: &str| {
+        event
+            .string_in(&["user", "extra", key, "0"])
+            .map(str::to_string)
+    };
     let groups: Vec<&str> = event
         .path(&["user", "groups"])
         .and_then(Value::as_array)
         .map(|g| g.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let arn = extra("/user/extra/arn/0")
-        .or_else(|| username.starts_with("arn:").then(|| username.clone()));
-    let canonical_arn = extra("/user/extra/canonicalArn/0");
+    let arn = extra("arn").or_else(|| username.starts_with("arn:").then(|| username.clone()));
+    let canonical_arn = extra("canonicalArn");
     // aws-iam-authenticator:<account>:<principal id>
-    let uid = event.string_at("/user/uid").unwrap_or("");
+    let uid = event.string_in(&["user", "uid"]).unwrap_or("");
     let account_id = uid
         .strip_prefix("aws-iam-authenticator:")
         .and_then(|r| r.split(':').next())
@@ -151,9 +157,9 @@ pub fn identity(event: &dyn JsonDoc) -> Identity {
         username,
         arn,
         canonical_arn,
-        session_name: extra("/user/extra/sessionName/0"),
-        access_key_id: extra("/user/extra/accessKeyId/0"),
-        principal_id: extra("/user/extra/principalId/0"),
+        session_name: extra("sessionName"),
+        access_key_id: extra("accessKeyId"),
+        principal_id: extra("principalId"),
         account_id,
     }
 }
@@ -399,10 +405,10 @@ pub fn enrich<'a>(
     log: &'a LogEvent,
     intel: &IpIntel,
 ) -> Enrichment<'a> {
-    let annotation = |k: &str| event.string_at(k).map(str::to_string);
+    let annotation = |k: &str| event.string_in(&["annotations", k]).map(str::to_string);
     let latency_ms = match (
-        timefmt::parse_rfc3339_micros(event.str_at("/requestReceivedTimestamp")),
-        timefmt::parse_rfc3339_micros(event.str_at("/stageTimestamp")),
+        timefmt::parse_rfc3339_micros(event.str_in(&["requestReceivedTimestamp"])),
+        timefmt::parse_rfc3339_micros(event.str_in(&["stageTimestamp"])),
     ) {
         (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1000.0),
         _ => None,
@@ -424,8 +430,8 @@ pub fn enrich<'a>(
         source_ip_aws: source_ip.as_ref().map(|_| facts.aws),
         source_ip_trusted: source_ip.as_ref().map(|_| facts.trusted),
         source_ip_indicator: facts.indicator,
-        decision: annotation("/annotations/authorization.k8s.io~1decision"),
-        reason: annotation("/annotations/authorization.k8s.io~1reason"),
+        decision: annotation("authorization.k8s.io/decision"),
+        reason: annotation("authorization.k8s.io/reason"),
         latency_ms,
         source_ip_class: source_ip.as_deref().map(classify_ip),
         source_ip,

@@ -19,7 +19,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json_scan;
-use crate::doc::JsonDoc;
+use crate::doc::{JsonDoc, array_index};
 
 /// A message longer than this is not parsed (CloudWatch caps events at 1 MB; this is
 /// a bound against a misconfigured source, not a normal case).
@@ -113,14 +113,6 @@ fn step<'v>(v: &'v Value, seg: &str, how: Segments) -> Option<&'v Value> {
         Value::Array(items) if how == Segments::Pointer => items.get(array_index(seg)?),
         _ => None,
     }
-}
-
-/// An array index as RFC 6901 writes it: decimal digits, no leading zero (except "0").
-fn array_index(seg: &str) -> Option<usize> {
-    let plain = !seg.is_empty()
-        && seg.bytes().all(|b| b.is_ascii_digit())
-        && (seg.len() == 1 || !seg.starts_with('0'));
-    if plain { seg.parse().ok() } else { None }
 }
 
 /// The text of a JSON string token when it has no escapes (then it is the string itself).
@@ -264,8 +256,8 @@ impl<'a> AuditEvent<'a> {
             text,
             root: ObjectIndex::new(members, false),
         };
-        let api_version = event.str_at("/apiVersion");
-        let kind = event.str_at("/kind");
+        let api_version = event.str_in(&["apiVersion"]);
+        let kind = event.str_in(&["kind"]);
         let audit_api = api_version.is_empty() || api_version.starts_with("audit.k8s.io/");
         let event_kind = kind.is_empty() || kind == "Event";
         if !audit_api || !event_kind {
@@ -383,6 +375,16 @@ impl<'a> AuditEvent<'a> {
         crate::doc::value_text(self.place_value(place)?)
     }
 
+    /// A place's string, straight from the text when it has no escapes.
+    fn place_str<'s>(&'s self, place: Place<'s>) -> Option<&'s str> {
+        if let Place::Member(obj, i) = place
+            && let Some(s) = plain_string(self.raw(obj, i))
+        {
+            return Some(s);
+        }
+        self.place_value(place)?.as_str()
+    }
+
     /// Whether the event has a top-level member `key`.
     pub fn has_member(&self, key: &str) -> bool {
         self.find(&self.root, key, Segments::Keys).is_some()
@@ -398,6 +400,11 @@ impl<'a> AuditEvent<'a> {
         JsonDoc::string_at(self, pointer).unwrap_or("")
     }
 
+    /// The string at a pointer given as segments, `""` when absent or not a string.
+    pub fn str_in(&self, segments: &[&str]) -> &str {
+        JsonDoc::string_in(self, segments).unwrap_or("")
+    }
+
     /// Whether something is at `pointer` that does not parse as a `Value` (a number out of
     /// range, a string with a lone surrogate escape).
     pub fn unreadable_at(&self, pointer: &str) -> bool {
@@ -409,34 +416,34 @@ impl<'a> AuditEvent<'a> {
     }
 
     pub fn audit_id(&self) -> &str {
-        self.str_at("/auditID")
+        self.str_in(&["auditID"])
     }
     pub fn stage(&self) -> &str {
-        self.str_at("/stage")
+        self.str_in(&["stage"])
     }
     pub fn verb(&self) -> &str {
-        self.str_at("/verb")
+        self.str_in(&["verb"])
     }
     pub fn username(&self) -> &str {
-        self.str_at("/user/username")
+        self.str_in(&["user", "username"])
     }
     pub fn request_uri(&self) -> &str {
-        self.str_at("/requestURI")
+        self.str_in(&["requestURI"])
     }
     pub fn resource(&self) -> &str {
-        self.str_at("/objectRef/resource")
+        self.str_in(&["objectRef", "resource"])
     }
     pub fn subresource(&self) -> &str {
-        self.str_at("/objectRef/subresource")
+        self.str_in(&["objectRef", "subresource"])
     }
     pub fn namespace(&self) -> &str {
-        self.str_at("/objectRef/namespace")
+        self.str_in(&["objectRef", "namespace"])
     }
     pub fn name(&self) -> &str {
-        self.str_at("/objectRef/name")
+        self.str_in(&["objectRef", "name"])
     }
     pub fn user_agent(&self) -> &str {
-        self.str_at("/userAgent")
+        self.str_in(&["userAgent"])
     }
     pub fn response_code(&self) -> Option<i64> {
         JsonDoc::pointer(self, "/responseStatus/code").and_then(Value::as_i64)
@@ -445,9 +452,9 @@ impl<'a> AuditEvent<'a> {
     /// When the event happened: `stageTimestamp` (v1), `timestamp` (v1beta1), else
     /// `requestReceivedTimestamp`.
     pub fn time(&self) -> &str {
-        ["/stageTimestamp", "/timestamp", "/requestReceivedTimestamp"]
+        ["stageTimestamp", "timestamp", "requestReceivedTimestamp"]
             .iter()
-            .map(|p| self.str_at(p))
+            .map(|k| self.str_in(&[k]))
             .find(|s| !s.is_empty())
             .unwrap_or("")
     }
@@ -527,12 +534,15 @@ impl JsonDoc for AuditEvent<'_> {
 
     fn string_at(&self, pointer: &str) -> Option<&str> {
         let place = self.walk(crate::doc::pointer_segments(pointer), Segments::Pointer)?;
-        if let Place::Member(obj, i) = place
-            && let Some(s) = plain_string(self.raw(obj, i))
-        {
-            return Some(s);
-        }
-        self.place_value(place)?.as_str()
+        self.place_str(place)
+    }
+
+    fn string_in(&self, segments: &[&str]) -> Option<&str> {
+        let place = self.walk(
+            segments.iter().map(|s| Cow::Borrowed(*s)),
+            Segments::Pointer,
+        )?;
+        self.place_str(place)
     }
 
     fn text_at(&self, path: &[&str]) -> Option<Cow<'_, str>> {
@@ -767,6 +777,16 @@ mod tests {
                 }
                 if !p.contains('~') {
                     let keys: Vec<&str> = p[1..].split('/').collect();
+                    assert_eq!(
+                        JsonDoc::string_in(&fresh, &keys),
+                        want.and_then(Value::as_str),
+                        "{p}"
+                    );
+                    assert_eq!(
+                        JsonDoc::string_in(&whole, &keys),
+                        want.and_then(Value::as_str),
+                        "{p}"
+                    );
                     let by_keys = keys.iter().try_fold(&whole, |v, k| v.get(*k));
                     assert_eq!(JsonDoc::path(&fresh, &keys), by_keys, "{p}");
                     assert_eq!(

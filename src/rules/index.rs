@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::compile::Node;
 use crate::doc::JsonDoc;
 
-const VERB: (&str, &[&str]) = ("/verb", &["verb"]);
-const RESOURCE: (&str, &[&str]) = ("/objectRef/resource", &["objectRef", "resource"]);
+const VERB: &[&str] = &["verb"];
+const RESOURCE: &[&str] = &["objectRef", "resource"];
 
 /// A set of rule positions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +50,6 @@ impl Bits {
 /// The candidates for each value of one field.
 #[derive(Debug)]
 struct FieldIndex {
-    /// The field as a JSON pointer and as a key path.
-    pointer: &'static str,
     path: &'static [&'static str],
     /// Value → rules that pin the field to a set holding it, plus the unpinned ones.
     by_value: HashMap<String, Bits, foldhash::fast::RandomState>,
@@ -62,10 +60,7 @@ struct FieldIndex {
 }
 
 impl FieldIndex {
-    fn build(
-        (pointer, path): (&'static str, &'static [&'static str]),
-        rules: &[Option<&Node>],
-    ) -> FieldIndex {
+    fn build(path: &'static [&'static str], rules: &[Option<&Node>]) -> FieldIndex {
         let n = rules.len();
         let required: Vec<_> = rules
             .iter()
@@ -92,7 +87,6 @@ impl FieldIndex {
             }
         }
         FieldIndex {
-            pointer,
             path,
             by_value,
             unpinned,
@@ -101,7 +95,7 @@ impl FieldIndex {
     }
 
     fn candidates(&self, event: &dyn JsonDoc) -> &Bits {
-        if let Some(s) = event.string_at(self.pointer) {
+        if let Some(s) = event.string_in(self.path) {
             return self.by_value.get(s).unwrap_or(&self.unpinned);
         }
         match event.path(self.path) {
