@@ -145,7 +145,9 @@ pub fn gunzip_bounded(compressed: &[u8], max: u64) -> Result<Vec<u8>, Quarantine
     Ok(out)
 }
 
-/// Parses inflated JSON into a [`LogsData`] and classifies its message type.
+/// Parses inflated JSON into a [`LogsData`] and classifies its message type: the one-pass
+/// [`super::envelope`] scan for what CloudWatch writes, serde_json for anything else (and
+/// for the error message).
 pub fn parse_logs_data(json: &[u8]) -> Result<Decoded, QuarantineReason> {
     let data = match super::envelope::scan(json) {
         Some(data) => data,

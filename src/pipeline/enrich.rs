@@ -113,7 +113,7 @@ pub fn identity(event: &dyn JsonDoc) -> Identity {
         .string_in(&["user", "username"])
         .unwrap_or("")
         .to_string();
-    // The first entry of a `user.extra` list, by its JSON pointer.
+    // The first entry of a `user.extra` list.
     let extra = |key: &str| {
         event
             .string_in(&["user", "extra", key, "0"])

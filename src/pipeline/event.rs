@@ -1,10 +1,11 @@
 //! Stage 2: one CloudWatch log message → one Kubernetes audit event (v1 or v1beta1).
 //!
-//! Parsing indexes the event's top-level members (key and byte span) in one pass that
-//! builds no tree; a member is parsed into a `serde_json::Value` the first time the filter,
-//! enrichment or a rule reads it. Most events are never parsed further than `verb`, `user`,
-//! `objectRef` and a few more small members: `requestObject`/`responseObject` — a third of
-//! the bytes — are only read by the rules that look into bodies. The archive line is the
+//! Parsing indexes the event's top-level members (key and byte span) in one validating pass
+//! that builds no tree ([`json_scan`]). A path read later indexes the objects it goes
+//! through the same way and parses only its leaf, and a string without escapes is read
+//! straight from the text: most events build no `serde_json::Value` at all, and
+//! `requestObject`/`responseObject` — a third of the bytes — are only looked into by the
+//! rules about bodies. The archive line is the
 //! original text with the enrichment spliced in ([`AuditEvent::write_archive_line`]), so
 //! every field the API server wrote — including ones this version does not know — reaches
 //! the archive byte for byte.
@@ -127,7 +128,9 @@ impl PartialEq for AuditEvent<'_> {
     }
 }
 
-/// Collects the members' spans; values are skipped (validated, not built).
+/// Collects the members' spans; values are skipped (validated, not built). serde_json's
+/// reading of what [`scan_container`] rejects: it names the error (its keys are always
+/// copied — serde's `Cow<str>` never borrows — which is fine on this path).
 struct IndexVisitor {
     base: usize,
 }
@@ -170,9 +173,10 @@ fn index_object(text: &str, range: Range<usize>) -> Result<Vec<Member>, serde_js
         .and_then(|m| de.end().map(|_| m))
 }
 
-/// Indexes the object or array at `range` of `text` — or the whole text, `top`, checking
-/// nothing follows it — with [`json_scan`]. `None` when the scan does not accept it (then
-/// serde_json indexes an object and names the error; an array is parsed whole).
+/// Indexes the object or array at `range` of `text` with [`json_scan`] (only whitespace may
+/// follow it before `range.end`: the whole event may end in a newline). `None` when the
+/// scan does not accept it: then serde_json indexes an object and names the error, and an
+/// array is parsed whole.
 fn scan_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
     let b = &text.as_bytes()[..range.end];
     let array = match b.get(range.start)? {
@@ -317,7 +321,6 @@ impl<'a> AuditEvent<'a> {
             .object
             .get_or_init(|| {
                 let range = obj.members[i].value.clone();
-                // Validated by the index that found this member.
                 let found = scan_container(&self.text, range.clone());
                 if found.is_none() && self.text[range.clone()].starts_with('{') {
                     let members = index_object(&self.text, range).ok()?;

@@ -43,10 +43,10 @@ pub enum Vals<'a> {
     Many(Vec<Cow<'a, str>>),
 }
 
-/// One event being evaluated; caches the pod spec lookup.
 /// A static path's address and length: the same field always passes the same slice.
 type PathKey = (usize, usize);
 
+/// One event being evaluated; caches the pod spec lookup and the path fields read.
 pub struct Ctx<'a> {
     pub event: &'a dyn JsonDoc,
     pub enrichment: Option<&'a dyn EnrichmentDoc>,
