@@ -142,6 +142,42 @@ fn endpoint_overridden(service: &str) -> bool {
         || std::env::var_os(format!("AWS_ENDPOINT_URL_{service}")).is_some()
 }
 
+/// The SDK's HTTPS client, trusting Mozilla's root certificates compiled into the binary
+/// (`webpki-root-certs`, the set the system bundles are built from) instead of reading the
+/// system store: reading and PEM-decoding the CA bundle — and, where it exists, the hashed
+/// certificate directory too — was a quarter of the cold start's CPU. The SDK takes a trust
+/// store as PEM only, so the roots are written out as PEM once here.
+fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let trust = tls::TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(mozilla_roots_pem().into_bytes());
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a static trust store");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// Mozilla's root certificates (as compiled in by `webpki-root-certs`) as one PEM text.
+fn mozilla_roots_pem() -> String {
+    use base64::Engine;
+    let mut pem = String::with_capacity(256 * 1024);
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem
+}
+
 /// Cold start, then serve invocations until the runtime stops us.
 pub async fn run() -> Result<(), Error> {
     let config = match Config::from_env() {
@@ -152,7 +188,10 @@ pub async fn run() -> Result<(), Error> {
             std::process::exit(1);
         }
     };
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_config::from_env()
+        .http_client(https_client())
+        .load()
+        .await;
     // Path-style addressing when pointed at a local endpoint (moto, MinIO, LocalStack).
     let s3_conf = aws_sdk_s3::config::Builder::from(&aws)
         .force_path_style(endpoint_overridden("S3"))
@@ -201,4 +240,40 @@ pub async fn run() -> Result<(), Error> {
             .await
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// The PEM handed to the SDK reads back, with the parser the SDK uses, as exactly the
+    /// compiled-in roots — among them Amazon's, which sign the AWS endpoints.
+    #[test]
+    fn the_trust_store_is_the_compiled_in_roots() {
+        use rustls_pki_types::pem::PemObject;
+        let pem = super::mozilla_roots_pem();
+        let read: Vec<rustls_pki_types::CertificateDer<'static>> =
+            rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .unwrap();
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        assert!(roots.len() > 100, "{} roots", roots.len());
+        assert_eq!(read.len(), roots.len());
+        assert!(
+            read.iter()
+                .zip(roots)
+                .all(|(a, b)| a.as_ref() == b.as_ref())
+        );
+        // "Amazon Root CA 1" as it appears in the DER subject.
+        let amazon = roots
+            .iter()
+            .filter(|c| c.as_ref().windows(14).any(|w| w == b"Amazon Root CA"))
+            .count();
+        assert!(amazon >= 1, "no Amazon root");
+        // The SDK builds its TLS connector from it (at client creation) without complaint.
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .http_client(super::https_client())
+            .build();
+        let _ = aws_sdk_s3::Client::from_conf(conf);
+    }
 }
