@@ -1,7 +1,10 @@
-//! The built-in rule pack, parsed once at build time: each `rules/*.yaml` is also written to
-//! `$OUT_DIR` as JSON, which the binary reads ten times faster than YAML at cold start (the
-//! YAML stays the source of truth, and the loader falls back to it if this step could not
-//! convert a file — then the loader reports the file's problem with its line).
+//! Work done once at build time instead of at every cold start:
+//! - the built-in rule pack: each `rules/*.yaml` is also written to `$OUT_DIR` as JSON,
+//!   which the binary reads ten times faster than YAML (the YAML stays the source of truth,
+//!   and the loader falls back to it if this step could not convert a file — then the
+//!   loader reports the file's problem with its line);
+//! - the TLS roots: Mozilla's root certificates (`webpki-root-certs`) as the PEM text the
+//!   SDK's trust store takes (`$OUT_DIR/mozilla-roots.pem`).
 
 use std::path::PathBuf;
 
@@ -25,5 +28,22 @@ fn main() {
         std::fs::write(out.join(format!("{name}.json")), json)
             .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
     }
+    std::fs::write(out.join("mozilla-roots.pem"), roots_pem())
+        .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+fn roots_pem() -> String {
+    use base64::Engine;
+    let mut pem = String::with_capacity(256 * 1024);
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    pem
 }

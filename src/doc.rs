@@ -30,11 +30,7 @@ pub trait JsonDoc {
         let mut segments = pointer_segments(pointer);
         let mut v = self.member(&segments.next()?)?;
         for seg in segments {
-            v = match v {
-                Value::Object(map) => map.get(seg.as_ref())?,
-                Value::Array(items) => items.get(array_index(&seg)?)?,
-                _ => return None,
-            };
+            v = pointer_step(v, &seg)?;
         }
         Some(v)
     }
@@ -61,11 +57,7 @@ pub trait JsonDoc {
         let (first, rest) = segments.split_first()?;
         let mut v = self.member(first)?;
         for seg in rest {
-            v = match v {
-                Value::Object(map) => map.get(*seg)?,
-                Value::Array(items) => items.get(array_index(seg)?)?,
-                _ => return None,
-            };
+            v = pointer_step(v, seg)?;
         }
         v.as_str()
     }
@@ -79,6 +71,15 @@ pub trait JsonDoc {
     /// The value at a JSON pointer as the text a rule compares ([`value_text`]).
     fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
         self.pointer(pointer).and_then(value_text)
+    }
+}
+
+/// One JSON pointer step: an object's member, or an array's element by index.
+pub fn pointer_step<'v>(v: &'v Value, seg: &str) -> Option<&'v Value> {
+    match v {
+        Value::Object(map) => map.get(seg),
+        Value::Array(items) => items.get(array_index(seg)?),
+        _ => None,
     }
 }
 

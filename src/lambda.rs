@@ -146,12 +146,12 @@ fn endpoint_overridden(service: &str) -> bool {
 /// (`webpki-root-certs`, the set the system bundles are built from) instead of reading the
 /// system store: reading and PEM-decoding the CA bundle — and, where it exists, the hashed
 /// certificate directory too — was a quarter of the cold start's CPU. The SDK takes a trust
-/// store as PEM only, so the roots are written out as PEM once here.
+/// store as PEM only, so `build.rs` writes the roots out as PEM.
 fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let trust = tls::TrustStore::empty()
         .with_native_roots(false)
-        .with_pem_certificate(mozilla_roots_pem().into_bytes());
+        .with_pem_certificate(MOZILLA_ROOTS_PEM.as_bytes());
     let context = tls::TlsContext::builder()
         .with_trust_store(trust)
         .build()
@@ -162,21 +162,8 @@ fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
         .build_https()
 }
 
-/// Mozilla's root certificates (as compiled in by `webpki-root-certs`) as one PEM text.
-fn mozilla_roots_pem() -> String {
-    use base64::Engine;
-    let mut pem = String::with_capacity(256 * 1024);
-    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-    }
-    pem
-}
+/// Mozilla's root certificates (`webpki-root-certs`) as one PEM text, written by `build.rs`.
+const MOZILLA_ROOTS_PEM: &str = include_str!(concat!(env!("OUT_DIR"), "/mozilla-roots.pem"));
 
 /// Cold start, then serve invocations until the runtime stops us.
 pub async fn run() -> Result<(), Error> {
@@ -249,7 +236,7 @@ mod tests {
     #[test]
     fn the_trust_store_is_the_compiled_in_roots() {
         use rustls_pki_types::pem::PemObject;
-        let pem = super::mozilla_roots_pem();
+        let pem = super::MOZILLA_ROOTS_PEM;
         let read: Vec<rustls_pki_types::CertificateDer<'static>> =
             rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
                 .collect::<Result<_, _>>()

@@ -29,7 +29,7 @@ pub fn scan(json: &[u8]) -> Option<LogsData> {
             "logStream" => 3,
             "subscriptionFilters" => 4,
             "logEvents" => 5,
-            // Validated by serde_json, then ignored (as the derived reader does).
+            // Validated, then ignored (as the derived reader does).
             _ => return r.skip_value(),
         };
         if std::mem::replace(&mut seen[slot], true) {
@@ -169,11 +169,9 @@ impl Reader<'_> {
             .ok()
     }
 
-    /// Skips any value, validated by serde_json (members this reader does not use).
+    /// Skips any value, validated (members this reader does not use).
     fn skip_value(&mut self) -> Option<()> {
-        let mut de = serde_json::Deserializer::from_slice(&self.b[self.i..]).into_iter();
-        let _: serde::de::IgnoredAny = de.next()?.ok()?;
-        self.i += de.byte_offset();
+        self.i = super::json_scan::skip_value(self.b, self.i)?;
         Some(())
     }
 

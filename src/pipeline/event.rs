@@ -20,7 +20,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json_scan;
-use crate::doc::{JsonDoc, array_index};
+use crate::doc::{JsonDoc, array_index, pointer_step};
 
 /// A message longer than this is not parsed (CloudWatch caps events at 1 MB; this is
 /// a bound against a misconfigured source, not a normal case).
@@ -109,10 +109,9 @@ enum Segments {
 }
 
 fn step<'v>(v: &'v Value, seg: &str, how: Segments) -> Option<&'v Value> {
-    match v {
-        Value::Object(map) => map.get(seg),
-        Value::Array(items) if how == Segments::Pointer => items.get(array_index(seg)?),
-        _ => None,
+    match how {
+        Segments::Pointer => pointer_step(v, seg),
+        Segments::Keys => v.get(seg),
     }
 }
 
