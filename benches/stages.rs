@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use eks_audit_watch::bench::build_payloads;
-use eks_audit_watch::corpus::{Corpus, CorpusSpec};
+use eks_audit_watch::corpus::Corpus;
 use eks_audit_watch::filter_pattern::{FilterPattern, LACEWORK_PATTERN};
 use eks_audit_watch::pipeline::decode::{self, Decoded};
 use eks_audit_watch::pipeline::enrich::{BatchContext, ENRICHMENT_KEY, enrich};
@@ -15,14 +15,7 @@ use eks_audit_watch::pipeline::{Pipeline, PipelineOptions, redact};
 use eks_audit_watch::rules::{EventView, RuleMatching, RuleSet};
 
 fn events(n: usize) -> Vec<String> {
-    Corpus::new(CorpusSpec {
-        seed: 9,
-        attacks: true,
-        ..CorpusSpec::default()
-    })
-    .take(n)
-    .map(|e| e.message)
-    .collect()
+    Corpus::messages(9, n)
 }
 
 fn stages(c: &mut Criterion) {

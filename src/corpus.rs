@@ -110,6 +110,19 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// The first `n` messages (audit events as JSON text) of the default traffic mix with
+    /// attacks, from `seed`: what the tests and micro-benchmarks run over.
+    pub fn messages(seed: u64, n: usize) -> Vec<String> {
+        Corpus::new(CorpusSpec {
+            seed,
+            attacks: true,
+            ..CorpusSpec::default()
+        })
+        .take(n)
+        .map(|e| e.message)
+        .collect()
+    }
+
     pub fn new(spec: CorpusSpec) -> Corpus {
         let mut rng = Rng::new(spec.seed);
         let world = World::build(&spec, &mut rng);

@@ -704,14 +704,7 @@ mod tests {
                 _ => out.push(format!("{at}/deeper")),
             }
         }
-        let mut texts: Vec<String> = crate::corpus::Corpus::new(crate::corpus::CorpusSpec {
-            seed: 11,
-            attacks: true,
-            ..Default::default()
-        })
-        .take(1500)
-        .map(|e| e.message)
-        .collect();
+        let mut texts = crate::corpus::Corpus::messages(11, 1500);
         texts.extend(
             [
                 r#"{"user":{"username":"a","username":"b","extra":{"arn":["x"],"arn":["y"]}}}"#,

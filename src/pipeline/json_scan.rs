@@ -228,14 +228,7 @@ mod tests {
         for t in cases {
             assert_eq!(accepts(t), serde_ok(t), "{t}");
         }
-        let events: Vec<String> = crate::corpus::Corpus::new(crate::corpus::CorpusSpec {
-            seed: 21,
-            attacks: true,
-            ..Default::default()
-        })
-        .take(400)
-        .map(|e| e.message)
-        .collect();
+        let events = crate::corpus::Corpus::messages(21, 400);
         for e in &events {
             assert!(accepts(e), "{e}");
         }

@@ -587,15 +587,7 @@ mod tests {
         let fixtures = texts.len();
         assert!(fixtures > 100, "{fixtures} fixture events");
         let corpus_start = texts.len();
-        texts.extend(
-            crate::corpus::Corpus::new(crate::corpus::CorpusSpec {
-                seed: 5,
-                attacks: true,
-                ..Default::default()
-            })
-            .take(4000)
-            .map(|e| e.message),
-        );
+        texts.extend(crate::corpus::Corpus::messages(5, 4000));
         let secret = json!({"objectRef": {"resource": "secrets", "name": "db"},
             "requestObject": {"kind": "Secret", "data": {"password": "c2VjcmV0"}}});
         let cm_with_secret_annotation = json!({"objectRef": {"resource": "configmaps"},
