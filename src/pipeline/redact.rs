@@ -39,7 +39,8 @@ const REDACTION_TRIGGERS: &[&str] = &[
     r#""Secret"#,
     r#""TokenRe"#,
     // redact_last_applied: an annotation (JSON inside a JSON string) with a `data` or
-    // `stringData` member
+    // `stringData` member, `\"data\"` or `\"stringData\"` in the event's text (a hit is
+    // checked for its start: `\"metadata\"` ends the same way and is in most annotations)
     r#"ata\""#,
     // a \u escape that could spell any of the above
     r"\u00",
@@ -73,7 +74,14 @@ pub fn may_need_redaction(text: &str, resource: &str, subresource: &str, has_bod
     }
     let bytes = text.as_bytes();
     let (escape, plain) = triggers().split_last().expect("triggers");
+    let (data_member, plain) = plain.split_last().expect("triggers");
     if plain.iter().any(|f| f.find(bytes).is_some()) {
+        return true;
+    }
+    if data_member.find_iter(bytes).any(|at| {
+        let before = &bytes[..at];
+        before.ends_with(br#"\"d"#) || before.ends_with(br#"\"stringD"#)
+    }) {
         return true;
     }
     escape.find_iter(bytes).any(|at| {
@@ -638,5 +646,21 @@ mod tests {
         let html =
             r#"{"requestObject":{"kind":"ConfigMap","data":{"s":"a \u0026\u0026 b \u003e c"}}}"#;
         assert!(!may_need_redaction(html, "configmaps", "", true));
+        // A last-applied annotation flags the event only when it has a `data` or
+        // `stringData` member; `metadata`, in nearly every one, ends the same way.
+        let applied = |inner: Value| {
+            json!({"objectRef": {"resource": "deployments"}, "requestObject": {"kind": "Deployment",
+                "metadata": {"annotations": {LAST_APPLIED: inner.to_string()}}}})
+            .to_string()
+        };
+        let workload = applied(json!({"kind": "Deployment", "metadata": {"name": "web"}}));
+        assert!(!may_need_redaction(&workload, "deployments", "", true));
+        for member in ["data", "stringData"] {
+            let text = applied(json!({"kind": "Secret", member: {"k": "djE="}}));
+            assert!(
+                may_need_redaction(&text, "deployments", "", true),
+                "{member}"
+            );
+        }
     }
 }
