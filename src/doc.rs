@@ -62,6 +62,21 @@ pub trait JsonDoc {
         v.as_str()
     }
 
+    /// Whether the array at `segments` (read as [`JsonDoc::string_in`] reads them) has the
+    /// string `needle` among its elements. The pipeline's events compare each element in
+    /// their text, without building the array.
+    fn array_has_string(&self, segments: &[&str], needle: &str) -> bool {
+        let Some((first, rest)) = segments.split_first() else {
+            return false;
+        };
+        let mut v = self.member(first);
+        for seg in rest {
+            v = v.and_then(|v| pointer_step(v, seg));
+        }
+        v.and_then(Value::as_array)
+            .is_some_and(|items| items.iter().any(|i| i.as_str() == Some(needle)))
+    }
+
     /// The member at `path` as the text a rule compares ([`value_text`]). The pipeline's
     /// events read a plain string straight from their text, without building a `Value`.
     fn text_at(&self, path: &[&str]) -> Option<Cow<'_, str>> {

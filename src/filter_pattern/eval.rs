@@ -45,6 +45,14 @@ fn resolve_doc<'v>(doc: &'v dyn JsonDoc, path: &[Segment]) -> Option<&'v Value> 
 }
 
 fn eval_condition(c: &Condition, event: &dyn JsonDoc) -> bool {
+    // A string compared at a top-level member (`$.stage`, `$.requestURI`: every condition of
+    // the Lacework pattern) is read as a string: a pipeline event then takes it from its text
+    // without building a `Value`. Anything else takes the general path below.
+    if let (Test::Text { negate, matcher }, [Segment::Key(key)]) = (&c.test, &c.path[..])
+        && let Some(s) = event.string_in(&[key])
+    {
+        return matcher.is_match(s) != *negate;
+    }
     let value = resolve_doc(event, &c.path);
     match &c.test {
         Test::NotExists => value.is_none(),

@@ -678,4 +678,45 @@ mod tests {
         drop(p);
         assert!(q.matches(&audit("ResponseComplete", "/api/v1/pods")));
     }
+
+    /// A pipeline event (read from its text) and the same event as a `Value` pass the same
+    /// patterns: the corpus, and members that are escaped, repeated, not strings or absent.
+    #[test]
+    fn pipeline_events_match_as_their_value_trees_do() {
+        use crate::pipeline::event::AuditEvent;
+        let patterns = [
+            LACEWORK_PATTERN,
+            r#"{ $.verb = "get" || $.user.username = "system:*" }"#,
+            r#"{ $.code = 200 || $.code = "200" || $.stage != "Panic" }"#,
+            r#"{ $.requestURI = "*&watch=*" }"#,
+            r#"{ $.flag IS TRUE && $.stage = "R*" }"#,
+        ]
+        .map(fp);
+        let mut texts = crate::corpus::Corpus::messages(3, 600);
+        texts.extend(
+            [
+                r#"{"stage":"ResponseComplete","requestURI":"/api?a=1\u0026watch=true"}"#,
+                r#"{"stage":"Panic","stage":"ResponseComplete","requestURI":"/healthz"}"#,
+                r#"{"stage":7,"code":200,"flag":true,"requestURI":["/version"]}"#,
+                r#"{"st\u0061ge":"ResponseComplete","code":"200","verb":null}"#,
+                r#"{"user":{"username":"system:node:a"},"verb":"get"}"#,
+            ]
+            .map(String::from),
+        );
+        let mut kept = 0;
+        for text in &texts {
+            let event = AuditEvent::parse(text).unwrap();
+            let tree: Value = serde_json::from_str(text).unwrap();
+            for p in &patterns {
+                assert_eq!(
+                    p.matches(&event),
+                    p.matches(&tree),
+                    "{} on {text}",
+                    p.source()
+                );
+                kept += usize::from(p.matches(&event));
+            }
+        }
+        assert!(kept > 600, "{kept} matches");
+    }
 }

@@ -119,11 +119,6 @@ pub fn identity(event: &dyn JsonDoc) -> Identity {
             .string_in(&["user", "extra", key, "0"])
             .map(str::to_string)
     };
-    let groups: Vec<&str> = event
-        .path(&["user", "groups"])
-        .and_then(Value::as_array)
-        .map(|g| g.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
     let arn = extra("arn").or_else(|| username.starts_with("arn:").then(|| username.clone()));
     let canonical_arn = extra("canonicalArn");
     // aws-iam-authenticator:<account>:<principal id>
@@ -139,7 +134,9 @@ pub fn identity(event: &dyn JsonDoc) -> Identity {
         })
         .filter(|a| !a.is_empty());
 
-    let kind = if username == "system:anonymous" || groups.contains(&"system:unauthenticated") {
+    let kind = if username == "system:anonymous"
+        || event.array_has_string(&["user", "groups"], "system:unauthenticated")
+    {
         IdentityKind::Anonymous
     } else if username.starts_with("system:node:") {
         IdentityKind::Node

@@ -48,10 +48,28 @@ enum MemberKey {
     Element,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Member {
     key: MemberKey,
+    /// The key's first eight bytes as a word (zero-padded): most lookups are settled by
+    /// comparing it, and keys of up to eight bytes need nothing more.
+    sig: u64,
     value: Range<usize>,
+    /// What has been read of the value so far (in the member itself: one allocation per
+    /// indexed object, not two).
+    slot: Slot,
+}
+
+impl Member {
+    /// A member whose key (unescaped; empty for an array element) has [`key_sig`] `sig`.
+    fn new(key: MemberKey, sig: u64, value: Range<usize>) -> Member {
+        Member {
+            key,
+            sig,
+            value,
+            slot: Slot::default(),
+        }
+    }
 }
 
 /// A parsed audit event: its text and an index of its top-level members. Accessors return
@@ -69,7 +87,6 @@ pub struct AuditEvent<'a> {
 #[derive(Debug, Clone)]
 struct ObjectIndex {
     members: Vec<Member>,
-    slots: Vec<Slot>,
     /// An array's elements (JSON pointers reach them by position; key paths do not).
     array: bool,
 }
@@ -84,14 +101,16 @@ struct Slot {
     object: OnceCell<Option<Box<ObjectIndex>>>,
 }
 
+fn key_sig(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = name.len().min(8);
+    word[..n].copy_from_slice(&name[..n]);
+    u64::from_le_bytes(word)
+}
+
 impl ObjectIndex {
     fn new(members: Vec<Member>, array: bool) -> ObjectIndex {
-        let slots = (0..members.len()).map(|_| Slot::default()).collect();
-        ObjectIndex {
-            members,
-            slots,
-            array,
-        }
+        ObjectIndex { members, array }
     }
 }
 
@@ -149,14 +168,12 @@ impl<'de> Visitor<'de> for IndexVisitor {
         let mut members = Vec::with_capacity(24);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let value: &'de RawValue = map.next_value()?;
+            let sig = key_sig(key.as_bytes());
             let key = match key {
                 Cow::Borrowed(k) => MemberKey::Span(span(k)),
                 Cow::Owned(k) => MemberKey::Owned(k.into_boxed_str()),
             };
-            members.push(Member {
-                key,
-                value: span(value.get()),
-            });
+            members.push(Member::new(key, sig, span(value.get())));
         }
         Ok(members)
     }
@@ -211,7 +228,12 @@ fn scan_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
             key
         };
         let end = json_scan::skip_value(b, i)?;
-        members.push(Member { key, value: i..end });
+        let sig = key_sig(match &key {
+            MemberKey::Span(r) => &b[r.clone()],
+            MemberKey::Owned(k) => k.as_bytes(),
+            MemberKey::Element => &[],
+        });
+        members.push(Member::new(key, sig, i..end));
         i = json_scan::ws(b, end);
         match *b.get(i)? {
             b',' => i = json_scan::ws(b, i + 1),
@@ -294,13 +316,21 @@ impl<'a> AuditEvent<'a> {
         if obj.array {
             return array_index(key).filter(|&i| how == Segments::Pointer && i < obj.members.len());
         }
-        // Bytes, length first: this runs a few dozen times per event.
+        // First eight bytes as a word, then length, then the rest: this runs a few dozen
+        // times per event.
         let key = key.as_bytes();
+        let sig = key_sig(key);
         let text = self.text.as_bytes();
-        obj.members.iter().rposition(|m| match &m.key {
-            MemberKey::Span(r) => r.len() == key.len() && &text[r.clone()] == key,
-            MemberKey::Owned(k) => k.as_bytes() == key,
-            MemberKey::Element => false,
+        obj.members.iter().rposition(|m| {
+            m.sig == sig
+                && match &m.key {
+                    MemberKey::Span(r) => {
+                        r.len() == key.len()
+                            && (key.len() <= 8 || text[r.start + 8..r.end] == key[8..])
+                    }
+                    MemberKey::Owned(k) => k.as_bytes() == key,
+                    MemberKey::Element => false,
+                }
         })
     }
 
@@ -309,14 +339,16 @@ impl<'a> AuditEvent<'a> {
     }
 
     fn value_of<'s>(&'s self, obj: &'s ObjectIndex, i: usize) -> Option<&'s Value> {
-        obj.slots[i]
+        obj.members[i]
+            .slot
             .value
             .get_or_init(|| serde_json::from_str(self.raw(obj, i)).ok().map(Box::new))
             .as_deref()
     }
 
     fn container_of<'s>(&'s self, obj: &'s ObjectIndex, i: usize) -> Option<&'s ObjectIndex> {
-        obj.slots[i]
+        obj.members[i]
+            .slot
             .object
             .get_or_init(|| {
                 let range = obj.members[i].value.clone();
@@ -342,7 +374,7 @@ impl<'a> AuditEvent<'a> {
         for seg in segments {
             place = match place {
                 Place::Value(v) => Place::Value(step(v, &seg, how)?),
-                Place::Member(obj, i) => match obj.slots[i].value.get() {
+                Place::Member(obj, i) => match obj.members[i].slot.value.get() {
                     // Already parsed whole: reading the tree is cheapest.
                     Some(Some(v)) => Place::Value(step(v, &seg, how)?),
                     _ => match self.container_of(obj, i) {
@@ -448,7 +480,18 @@ impl<'a> AuditEvent<'a> {
         self.str_in(&["userAgent"])
     }
     pub fn response_code(&self) -> Option<i64> {
-        JsonDoc::pointer(self, "/responseStatus/code").and_then(Value::as_i64)
+        let place = self.walk(
+            ["responseStatus", "code"].into_iter().map(Cow::Borrowed),
+            Segments::Pointer,
+        )?;
+        // Status codes are short unsigned integers; read such a token without a `Value`.
+        if let Place::Member(obj, i) = place {
+            let raw = self.raw(obj, i);
+            if (1..=9).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit()) {
+                return raw.parse().ok();
+            }
+        }
+        self.place_value(place)?.as_i64()
     }
 
     /// When the event happened: `stageTimestamp` (v1), `timestamp` (v1beta1), else
@@ -545,6 +588,24 @@ impl JsonDoc for AuditEvent<'_> {
             Segments::Pointer,
         )?;
         self.place_str(place)
+    }
+
+    fn array_has_string(&self, segments: &[&str], needle: &str) -> bool {
+        let place = self.walk(
+            segments.iter().map(|s| Cow::Borrowed(*s)),
+            Segments::Pointer,
+        );
+        match place {
+            None => false,
+            Some(Place::Value(v)) => v
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| i.as_str() == Some(needle))),
+            Some(Place::Member(obj, i)) => match self.container_of(obj, i) {
+                Some(items) if items.array => (0..items.members.len())
+                    .any(|e| self.place_str(Place::Member(items, e)) == Some(needle)),
+                _ => false,
+            },
+        }
     }
 
     fn text_at(&self, path: &[&str]) -> Option<Cow<'_, str>> {
@@ -712,6 +773,8 @@ mod tests {
                 r#"{"objectRef":{"resource":"pods","name":"n","x":1e999},"a/b":{"c~d":[true,null,2.50]}}"#,
                 r#"{"requestObject":{"spec":{"containers":[{"image":"i","securityContext":{"privileged":true}}]}}}"#,
                 r#"{"sourceIPs":["10.0.0.1","3.3.3.3"],"responseStatus":{"code":403}}"#,
+                r#"{"user":{"groups":["system:authenticated","system:unauthenti\u0063ated",7]},"responseStatus":{"code":-1}}"#,
+                r#"{"responseStatus":{"code":4.5e2}}"#,
             ]
             .map(String::from),
         );
@@ -789,9 +852,24 @@ mod tests {
                         by_keys.and_then(crate::doc::value_text),
                         "{p}"
                     );
+                    // Array membership, for every string of the array and one it lacks.
+                    let items = want.and_then(Value::as_array).cloned().unwrap_or_default();
+                    let needles = items.iter().filter_map(Value::as_str).chain(["g3", "x"]);
+                    for needle in needles {
+                        let has = items.iter().any(|i| i.as_str() == Some(needle));
+                        for e in [&ev, &fresh] {
+                            assert_eq!(e.array_has_string(&keys, needle), has, "{p} {needle}");
+                        }
+                        assert_eq!(whole.array_has_string(&keys, needle), has, "{p} {needle}");
+                    }
                 }
                 checked += 1;
             }
+            let code = whole
+                .pointer("/responseStatus/code")
+                .and_then(Value::as_i64);
+            assert_eq!(fresh.response_code(), code, "{text}");
+            assert_eq!(AuditEvent::parse(text).unwrap().response_code(), code);
             // The member out of range reads as absent; its siblings read.
             if text.contains("1e999") {
                 assert!(ev.unreadable_at("/objectRef/x"));

@@ -6,7 +6,8 @@
 //! bytes at a time. It accepts exactly JSON (RFC 8259: no raw control bytes in strings,
 //! only the defined escapes, `\u` with four hex digits, the number grammar, the three
 //! literals); anything else is `None`, and callers then ask serde_json, which also names
-//! the error. Nesting depth is unbounded here as in serde_json's skip: the stack is a `Vec`.
+//! the error. Nesting depth is unbounded here as in serde_json's skip: the stack spills
+//! from an array into a `Vec`.
 
 /// Index just past any JSON whitespace at `i`.
 pub fn ws(b: &[u8], mut i: usize) -> usize {
@@ -98,7 +99,7 @@ fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
 /// The index just past the value starting at `i` (no leading whitespace).
 pub fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
     // The closers of the containers we are inside.
-    let mut open: Vec<u8> = Vec::new();
+    let mut open = Closers::default();
     loop {
         // A value.
         match *b.get(i)? {
@@ -130,7 +131,7 @@ pub fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
         }
         // What follows a value: the next one in its container, or the container's end.
         loop {
-            let Some(&close) = open.last() else {
+            let Some(close) = open.last() else {
                 return Some(i);
             };
             i = ws(b, i);
@@ -148,6 +149,43 @@ pub fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
                 }
                 _ => return None,
             }
+        }
+    }
+}
+
+/// A stack of container closers (`}`, `]`): the first levels in an array, deeper ones
+/// in a `Vec`. Audit events nest a dozen levels or so, and this runs for every member
+/// value of every event: a `Vec` alone was an allocation per skipped object.
+#[derive(Default)]
+struct Closers {
+    depth: usize,
+    near: [u8; Closers::NEAR],
+    deeper: Vec<u8>,
+}
+
+impl Closers {
+    const NEAR: usize = 32;
+
+    fn push(&mut self, close: u8) {
+        match self.near.get_mut(self.depth) {
+            Some(slot) => *slot = close,
+            None => self.deeper.push(close),
+        }
+        self.depth += 1;
+    }
+
+    fn last(&self) -> Option<u8> {
+        let top = self.depth.checked_sub(1)?;
+        Some(match self.near.get(top) {
+            Some(&c) => c,
+            None => *self.deeper.last().expect("deeper levels are in the Vec"),
+        })
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+        if self.depth >= Closers::NEAR {
+            self.deeper.pop();
         }
     }
 }
@@ -251,6 +289,35 @@ mod tests {
             if sample.is_char_boundary(cut) {
                 let t = &sample[..cut];
                 assert_eq!(accepts(t), serde_ok(t), "cut at {cut}");
+            }
+        }
+    }
+
+    /// Nesting on both sides of the closer stack's inline part (32 levels), with a wrong
+    /// closer at every depth: the scan agrees with serde_json (whose own limit is 128).
+    #[test]
+    fn deep_nesting_is_scanned_past_the_inline_stack() {
+        let serde_ok = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+        for depth in [1, 31, 32, 33, 34, 64, 100, 127] {
+            let (mut open, mut close) = (String::new(), String::new());
+            for level in 0..depth {
+                if level % 3 == 0 {
+                    open.push_str("{\"k\":");
+                    close.insert(0, '}');
+                } else {
+                    open.push_str("[0,");
+                    close.insert(0, ']');
+                }
+            }
+            let text = format!("{open}\"leaf\"{close}");
+            assert!(accepts(&text), "depth {depth}");
+            assert_eq!(skip_value(text.as_bytes(), 0), Some(text.len()));
+            for at in 0..close.len() {
+                let mut wrong = close.clone().into_bytes();
+                wrong[at] = if wrong[at] == b'}' { b']' } else { b'}' };
+                let t = format!("{open}\"leaf\"{}", String::from_utf8(wrong).unwrap());
+                assert_eq!(accepts(&t), serde_ok(&t), "depth {depth}, closer {at}");
+                assert!(!accepts(&t));
             }
         }
     }

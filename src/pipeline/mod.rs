@@ -14,6 +14,7 @@ pub mod json_scan;
 pub mod redact;
 pub mod timing;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
@@ -184,6 +185,20 @@ pub struct Pipeline {
     pub ip_intel: ipintel::IpIntel,
 }
 
+/// `part` as the slice of `whole` it is, with `whole`'s lifetime (a string read straight
+/// from a message's text), else a copy (a string that had escapes). The batch's dedup set
+/// then borrows its keys from the messages instead of copying two strings per event.
+fn within<'d>(whole: &'d str, part: &str) -> Cow<'d, str> {
+    let offset = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    match offset
+        .checked_add(part.len())
+        .and_then(|end| whole.get(offset..end))
+    {
+        Some(s) if std::ptr::eq(s.as_ptr(), part.as_ptr()) => Cow::Borrowed(s),
+        _ => Cow::Owned(part.to_string()),
+    }
+}
+
 impl Pipeline {
     pub fn new(filter: FilterPattern, rules: RuleSet, options: PipelineOptions) -> Self {
         let ip_intel = ipintel::IpIntel::embedded(options.trusted_cidrs.clone());
@@ -299,7 +314,8 @@ impl Pipeline {
             self.options.gzip_level,
             self.options.zstd_level,
         );
-        let mut seen: HashSet<(String, String), foldhash::fast::RandomState> = HashSet::default();
+        let mut seen: HashSet<(Cow<str>, Cow<str>), foldhash::fast::RandomState> =
+            HashSet::default();
         let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
         for (index, log) in data.log_events.iter().enumerate() {
             let t = sw.start();
@@ -313,7 +329,7 @@ impl Pipeline {
                 }
             };
             if let Some((id, stage)) = event.dedup_key()
-                && !seen.insert((id.to_string(), stage.to_string()))
+                && !seen.insert((within(&log.message, id), within(&log.message, stage)))
             {
                 out.counters.duplicates += 1;
                 continue;
@@ -388,5 +404,61 @@ impl Pipeline {
         }
         out.context = Some(ctx);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter_pattern::LACEWORK_PATTERN;
+    use decode::LogEvent;
+
+    /// One request's `ResponseComplete` delivered twice in a batch (once with its ID spelled
+    /// with an escape) is kept once; its other stage and another request are kept.
+    #[test]
+    fn a_repeated_request_stage_is_counted_as_a_duplicate() {
+        let event = |id: &str, stage: &str| {
+            format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"{stage}","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"alice"}},"stageTimestamp":"2026-11-25T10:00:00.000000Z"}}"#
+            )
+        };
+        let messages = [
+            event("a-1", "ResponseComplete"),
+            event("a-1", "ResponseComplete"),
+            event(r"\u0061-1", "ResponseComplete"),
+            event("a-1", "ResponseStarted"),
+            event("b-2", "ResponseComplete"),
+        ];
+        let data = LogsData {
+            message_type: decode::DATA_MESSAGE.to_string(),
+            log_group: "/aws/eks/c/cluster".to_string(),
+            log_stream: "kube-apiserver-audit-x".to_string(),
+            log_events: messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| LogEvent {
+                    id: i.to_string(),
+                    timestamp: 0,
+                    message: m.clone(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let pipeline = Pipeline::new(
+            FilterPattern::parse(LACEWORK_PATTERN).unwrap(),
+            RuleSet::builtin(),
+            PipelineOptions::default(),
+        );
+        let c = pipeline.process_logs(&data).counters;
+        assert_eq!((c.kept, c.duplicates, c.filtered), (2, 2, 1), "{c:?}");
+    }
+
+    #[test]
+    fn within_borrows_a_slice_and_copies_anything_else() {
+        let whole = String::from(r#"{"auditID":"abc"}"#);
+        let part = &whole[12..15];
+        assert!(matches!(within(&whole, part), Cow::Borrowed("abc")));
+        let elsewhere = String::from("abc");
+        assert!(matches!(within(&whole, &elsewhere), Cow::Owned(s) if s == "abc"));
     }
 }
