@@ -13,6 +13,7 @@ pub mod corpus;
 pub mod deliver;
 pub mod doc;
 pub mod filter_pattern;
+pub mod json_out;
 pub mod lambda;
 pub mod pipeline;
 pub mod rules;

@@ -14,13 +14,13 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::ops::Range;
 
-use serde::Serialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json_scan;
 use crate::doc::{JsonDoc, array_index, pointer_step};
+use crate::json_out::WriteJson;
 
 /// A message longer than this is not parsed (CloudWatch caps events at 1 MB; this is
 /// a bound against a misconfigured source, not a normal case).
@@ -515,7 +515,7 @@ impl<'a> AuditEvent<'a> {
     /// raw) become spaces, so the record stays one NDJSON line. An event that already has a
     /// `key` member (a re-scanned archive) is re-serialised with that member replaced (if its
     /// tree cannot be built, the member is appended and readers take the last).
-    pub fn write_archive_line<T: Serialize>(&self, key: &str, enrichment: &T, out: &mut Vec<u8>) {
+    pub fn write_archive_line<T: WriteJson>(&self, key: &str, enrichment: &T, out: &mut Vec<u8>) {
         if self.has_member(key)
             && let Ok(mut value) = self.to_value()
         {
@@ -544,7 +544,7 @@ impl<'a> AuditEvent<'a> {
         out.push(b'"');
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
-        serde_json::to_writer(&mut *out, enrichment).expect("in-memory serialise");
+        enrichment.write_json(out);
         out.push(b'}');
     }
 }
