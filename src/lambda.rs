@@ -162,6 +162,61 @@ fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
         .build_https()
 }
 
+/// The HTTPS client minus the SDK's eager connector check. Building an SDK client (S3, SNS,
+/// and the STS client inside the default credentials chain) calls the HTTP client's
+/// `validate_base_client_config`, which for the SDK's client builds a TLS connector — the
+/// whole trust store parsed — and throws it away; the connector requests use is built on
+/// first use and cached either way. Leaving the check out removes only those throwaway
+/// builds, which were the largest piece of the cold start's own CPU.
+#[derive(Debug)]
+struct WithoutEagerConnector(aws_sdk_s3::config::SharedHttpClient);
+
+impl aws_sdk_s3::config::HttpClient for WithoutEagerConnector {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_sdk_s3::config::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &aws_sdk_s3::config::RuntimeComponents,
+        cfg: &aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+/// The SDK configuration. Where the environment holds the credentials and the region —
+/// always, inside Lambda — they are read from it directly: the default chains would take
+/// them from the same variables first, but building the chains builds every other provider
+/// too (profile files, web identity with its own STS client, ECS, IMDS).
+async fn sdk_config() -> aws_config::SdkConfig {
+    let mut loader = aws_config::from_env().http_client(aws_sdk_s3::config::SharedHttpClient::new(
+        WithoutEagerConnector(https_client()),
+    ));
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Ok(region) = std::env::var("AWS_REGION")
+        && !region.is_empty()
+    {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader.load().await
+}
+
 /// Mozilla's root certificates (`webpki-root-certs`) as one PEM text, written by `build.rs`.
 const MOZILLA_ROOTS_PEM: &str = include_str!(concat!(env!("OUT_DIR"), "/mozilla-roots.pem"));
 
@@ -175,10 +230,7 @@ pub async fn run() -> Result<(), Error> {
             std::process::exit(1);
         }
     };
-    let aws = aws_config::from_env()
-        .http_client(https_client())
-        .load()
-        .await;
+    let aws = sdk_config().await;
     // Path-style addressing when pointed at a local endpoint (moto, MinIO, LocalStack).
     let s3_conf = aws_sdk_s3::config::Builder::from(&aws)
         .force_path_style(endpoint_overridden("S3"))
