@@ -3,10 +3,18 @@
 //!   which the binary reads ten times faster than YAML (the YAML stays the source of truth,
 //!   and the loader falls back to it if this step could not convert a file — then the
 //!   loader reports the file's problem with its line);
+//! - the IP snapshots (`data/*.txt`): parsed and merged into sorted ranges
+//!   (`$OUT_DIR/*.bin`) by the same code the binary would run on them;
 //! - the TLS roots: Mozilla's root certificates (`webpki-root-certs`) as the PEM text the
 //!   SDK's trust store takes (`$OUT_DIR/mozilla-roots.pem`).
 
 use std::path::PathBuf;
+
+// The run-time parser itself, so the embedded ranges are exactly what parsing the text at
+// run time would give.
+#[allow(dead_code)]
+#[path = "src/pipeline/cidr.rs"]
+mod cidr;
 
 const PACK: &[&str] = &[
     "eks.yaml",
@@ -30,6 +38,15 @@ fn main() {
     }
     std::fs::write(out.join("mozilla-roots.pem"), roots_pem())
         .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    for name in ["aws-ec2-ranges", "tor-exit-nodes"] {
+        let path = format!("data/{name}.txt");
+        println!("cargo:rerun-if-changed={path}");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let set = cidr::CidrSet::parse_list(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        std::fs::write(out.join(format!("{name}.bin")), set.to_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    }
+    println!("cargo:rerun-if-changed=src/pipeline/cidr.rs");
     println!("cargo:rerun-if-changed=build.rs");
 }
 

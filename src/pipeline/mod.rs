@@ -4,6 +4,7 @@
 //! written where ([`BatchOutcome`]). The Lambda handler and the CLI own the I/O.
 
 pub mod batch;
+pub mod cidr;
 pub mod decode;
 pub mod detect;
 pub mod enrich;
