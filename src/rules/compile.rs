@@ -18,8 +18,13 @@
 use super::ast::{Expr, Op, Rhs, Span, Value};
 use super::fields::{Ctx, Field, Vals};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+/// Maps and sets keyed by strings of the rule files (macro, list and rule names, `in`
+/// values): foldhash rather than SipHash, which was a tenth of loading the rule pack at
+/// every cold start. The keys come from rule files the operator ships, not from events.
+pub type NameMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
+pub type NameSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
 
 /// A macro as the compiler sees it: its parsed condition, or `None` when it failed to parse
 /// or check (its own errors were reported where it is defined).
@@ -40,8 +45,8 @@ impl MacroEntry {
 }
 
 pub struct Env<'e> {
-    pub macros: &'e HashMap<String, MacroEntry>,
-    pub lists: &'e HashMap<String, Vec<String>>,
+    pub macros: &'e NameMap<MacroEntry>,
+    pub lists: &'e NameMap<Vec<String>>,
 }
 
 /// A compiled condition.
@@ -72,7 +77,7 @@ enum CRhs {
         bytes: Vec<u8>,
     },
     /// `in`/`intersects` operands (foldhash: the rules probe these sets for every event).
-    Set(HashSet<String, foldhash::fast::RandomState>),
+    Set(NameSet),
     Paths(Vec<String>),
 }
 
@@ -168,7 +173,7 @@ pub fn compile(expr: &Expr, env: &Env<'_>, stack: &mut Vec<String>) -> Option<No
 }
 
 /// Inlines list names (unquoted words naming a `list:`), recursively.
-pub fn expand_values(values: &[Value], lists: &HashMap<String, Vec<String>>) -> Vec<String> {
+pub fn expand_values(values: &[Value], lists: &NameMap<Vec<String>>) -> Vec<String> {
     let mut out = Vec::new();
     for v in values {
         if !v.quoted && lists.contains_key(&v.text) {
@@ -183,7 +188,7 @@ pub fn expand_values(values: &[Value], lists: &HashMap<String, Vec<String>>) -> 
 /// A list's items with nested list names inlined; a cycle stops the recursion.
 pub fn expand_list_into(
     name: &str,
-    lists: &HashMap<String, Vec<String>>,
+    lists: &NameMap<Vec<String>>,
     out: &mut Vec<String>,
     seen: &mut Vec<String>,
 ) {
@@ -216,7 +221,7 @@ impl Check {
         Some(Check { field, op, rhs })
     }
 
-    fn new(field: Field, op: Op, rhs: &Rhs, lists: &HashMap<String, Vec<String>>) -> Option<Check> {
+    fn new(field: Field, op: Op, rhs: &Rhs, lists: &NameMap<Vec<String>>) -> Option<Check> {
         let values = match rhs {
             Rhs::None => vec![],
             Rhs::Value(v) => vec![v.text.clone()],
@@ -327,20 +332,20 @@ impl Node {
     /// condition to hold, when the condition pins it with `=` or `in` on every way to match;
     /// `None` when any value might do. The rule index uses it to skip rules that cannot
     /// match an event's verb or resource.
-    pub fn required_values(&self, path: &[&str]) -> Option<HashSet<String>> {
+    pub fn required_values(&self, path: &[&str]) -> Option<NameSet> {
         match self {
-            Node::Const(false) => Some(HashSet::new()),
+            Node::Const(false) => Some(NameSet::default()),
             Node::Const(true) | Node::Not(_) => None,
             Node::And(items) => items
                 .iter()
                 .filter_map(|n| n.required_values(path))
                 .reduce(|a, b| a.intersection(&b).cloned().collect()),
-            Node::Or(items) => items.iter().try_fold(HashSet::new(), |mut acc, n| {
+            Node::Or(items) => items.iter().try_fold(NameSet::default(), |mut acc, n| {
                 acc.extend(n.required_values(path)?);
                 Some(acc)
             }),
             Node::Check(c) if c.field.plain_path() == Some(path) => match (&c.op, &c.rhs) {
-                (Op::Eq, CRhs::One { text, .. }) => Some(HashSet::from([text.clone()])),
+                (Op::Eq, CRhs::One { text, .. }) => Some(NameSet::from_iter([text.clone()])),
                 (Op::In, CRhs::Set(set)) => Some(set.iter().cloned().collect()),
                 _ => None,
             },
@@ -508,14 +513,14 @@ mod tests {
     use serde_json::{Value as J, json};
 
     fn run(cond: &str, ev: &J) -> bool {
-        run_with(cond, ev, &HashMap::new(), &HashMap::new())
+        run_with(cond, ev, &NameMap::default(), &NameMap::default())
     }
 
     fn run_with(
         cond: &str,
         ev: &J,
-        macros: &HashMap<String, MacroEntry>,
-        lists: &HashMap<String, Vec<String>>,
+        macros: &NameMap<MacroEntry>,
+        lists: &NameMap<Vec<String>>,
     ) -> bool {
         let env = Env { macros, lists };
         let ast = parse(cond).unwrap();
@@ -637,13 +642,13 @@ mod tests {
 
     #[test]
     fn macros_and_lists_expand() {
-        let mut lists = HashMap::new();
+        let mut lists = NameMap::default();
         lists.insert("inner".to_string(), vec!["create".to_string()]);
         lists.insert(
             "outer".to_string(),
             vec!["get".to_string(), "inner".to_string()],
         );
-        let mut macros = HashMap::new();
+        let mut macros = NameMap::default();
         macros.insert(
             "is_write".to_string(),
             MacroEntry::new(Some(parse("ka.verb in (outer)").unwrap())),
@@ -660,10 +665,10 @@ mod tests {
 
     #[test]
     fn cyclic_macros_do_not_compile() {
-        let mut macros = HashMap::new();
+        let mut macros = NameMap::default();
         macros.insert("a".to_string(), MacroEntry::new(Some(parse("b").unwrap())));
         macros.insert("b".to_string(), MacroEntry::new(Some(parse("a").unwrap())));
-        let lists = HashMap::new();
+        let lists = NameMap::default();
         let env = Env {
             macros: &macros,
             lists: &lists,
@@ -673,8 +678,8 @@ mod tests {
 
     #[test]
     fn local_errors() {
-        let macros = HashMap::new();
-        let mut lists = HashMap::new();
+        let macros = NameMap::default();
+        let mut lists = NameMap::default();
         lists.insert("l".to_string(), vec![]);
         let env = Env {
             macros: &macros,

@@ -12,14 +12,13 @@
 //! where YAML folding or escapes change lengths).
 
 use super::ast::Op;
-use super::compile::{self, Check, Env, MacroEntry, Node};
+use super::compile::{self, Check, Env, MacroEntry, NameMap, NameSet, Node};
 use super::error::RuleDiagnostic;
 use super::output::{self, Output};
 use super::parser;
 use super::{RuleInfo, RuleSource};
 use crate::severity::Severity;
 use serde_yaml::{Mapping, Value as Y};
-use std::collections::{HashMap, HashSet};
 
 /// A rule ready to evaluate.
 pub struct Compiled {
@@ -319,12 +318,12 @@ struct State {
     files: Vec<String>,
     errors: Vec<Diag>,
     warnings: Vec<String>,
-    lists: HashMap<String, Vec<String>>,
-    macros: HashMap<String, MacroDef>,
+    lists: NameMap<Vec<String>>,
+    macros: NameMap<MacroDef>,
     macro_order: Vec<String>,
     rules: Vec<RuleDef>,
-    rule_index: HashMap<String, usize>,
-    skipped: HashSet<String>,
+    rule_index: NameMap<usize>,
+    skipped: NameSet,
 }
 
 /// What one item looks like, for diagnostics.
@@ -1076,7 +1075,7 @@ impl State {
 
     fn finish(mut self) -> (Loaded, Vec<Diag>) {
         // Macros: parse and check each, then break cycles.
-        let mut entries: HashMap<String, MacroEntry> = HashMap::new();
+        let mut entries: NameMap<MacroEntry> = NameMap::default();
         let order = self.macro_order.clone();
         for name in &order {
             let def = self.macros[name].clone();
@@ -1092,7 +1091,7 @@ impl State {
             };
             entries.insert(name.clone(), MacroEntry::new(ast));
         }
-        let mut bad = HashSet::new();
+        let mut bad = NameSet::default();
         {
             let env = Env {
                 macros: &entries,
@@ -1139,7 +1138,7 @@ impl State {
         // Rules.
         let mut infos = Vec::new();
         let mut compiled = Vec::new();
-        let mut ids: HashMap<String, String> = HashMap::new();
+        let mut ids: NameMap<String> = NameMap::default();
         let rules = std::mem::take(&mut self.rules);
         for r in &rules {
             let label = format!("rule '{}'", r.name);
@@ -1196,7 +1195,7 @@ impl State {
         &mut self,
         r: &RuleDef,
         label: &str,
-        entries: &HashMap<String, MacroEntry>,
+        entries: &NameMap<MacroEntry>,
     ) -> Option<Node> {
         let text = r.cond.text();
         let ast = match parser::parse(&text) {
@@ -1267,13 +1266,13 @@ impl State {
     }
 }
 
-fn find_cycle(start: &str, entries: &HashMap<String, MacroEntry>) -> Option<Vec<String>> {
+fn find_cycle(start: &str, entries: &NameMap<MacroEntry>) -> Option<Vec<String>> {
     fn walk(
         cur: &str,
         start: &str,
-        entries: &HashMap<String, MacroEntry>,
+        entries: &NameMap<MacroEntry>,
         path: &mut Vec<String>,
-        seen: &mut HashSet<String>,
+        seen: &mut NameSet,
     ) -> bool {
         let Some(ast) = entries.get(cur).and_then(|e| e.ast.as_ref()) else {
             return false;
@@ -1296,15 +1295,12 @@ fn find_cycle(start: &str, entries: &HashMap<String, MacroEntry>) -> Option<Vec<
         false
     }
     let mut path = vec![start.to_string()];
-    walk(start, start, entries, &mut path, &mut HashSet::new()).then_some(path)
+    walk(start, start, entries, &mut path, &mut NameSet::default()).then_some(path)
 }
 
 /// A rule exception → `tuple or tuple …` (the rule becomes `cond and not (…)`); `None` when
 /// it has no values yet.
-fn exception_node(
-    ex: &ExceptionDef,
-    lists: &HashMap<String, Vec<String>>,
-) -> Result<Option<Node>, String> {
+fn exception_node(ex: &ExceptionDef, lists: &NameMap<Vec<String>>) -> Result<Option<Node>, String> {
     if ex.values.is_empty() {
         return Ok(None);
     }
