@@ -43,7 +43,7 @@ test: ## every test: unit, CLI, end-to-end (moto + cargo lambda watch), template
 	cargo test
 
 bench: ## throughput, stage times, codec floor, memory, cold start (release build): make bench EVENTS=200000
-	cargo build --release --bin eks-audit-watch --example hello_lambda
+	cargo build --release --bin eks-audit-watch --example hello_lambda --example sdk_lambda
 	target/release/eks-audit-watch bench --events $(or $(EVENTS),200000)
 
 bench-micro: ## criterion micro-benchmarks of the hot stages

@@ -166,6 +166,8 @@ pub struct BenchReport {
     pub peak_rss_mb_after_50_payloads: Option<f64>,
     pub cold_start_ms: Option<f64>,
     pub cold_start_hello_ms: Option<f64>,
+    /// The bare function plus the SDK set up as ours is (`examples/sdk_lambda.rs`).
+    pub cold_start_sdk_ms: Option<f64>,
     pub cold_start_ratio: Option<f64>,
 }
 
@@ -306,11 +308,11 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
     } else {
         (None, None)
     };
-    let (cold, hello) = if opts.cold_start {
+    let [cold, hello, sdk] = if opts.cold_start {
         progress("cold start");
         cold_starts()
     } else {
-        (None, None)
+        [None; 3]
     };
 
     let secs = |d: Duration| d.as_secs_f64();
@@ -349,6 +351,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         peak_rss_mb_after_50_payloads: rss_many,
         cold_start_ms: cold,
         cold_start_hello_ms: hello,
+        cold_start_sdk_ms: sdk,
         cold_start_ratio: match (cold, hello) {
             (Some(c), Some(h)) if h > 0.0 => Some(c / h),
             _ => None,
@@ -424,26 +427,37 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Median time from spawn to the first `GET …/invocation/next`, for this binary and for a
-/// bare `lambda_runtime` hello world built the same way (`examples/hello_lambda.rs`, found
-/// next to this executable's directory when `make bench` built it).
-fn cold_starts() -> (Option<f64>, Option<f64>) {
+/// Median time from spawn to the first `GET …/invocation/next`: for this binary, a bare
+/// `lambda_runtime` hello world built the same way (`examples/hello_lambda.rs`) and that
+/// function with the SDK set up as ours is (`examples/sdk_lambda.rs`), both found next to
+/// this executable's directory when `make bench` built them. The three are started in turn,
+/// eleven rounds, so a change in the machine's speed touches them alike.
+fn cold_starts() -> [Option<f64>; 3] {
     let Ok(exe) = std::env::current_exe() else {
-        return (None, None);
+        return [None; 3];
     };
-    let hello = exe
-        .parent()
-        .map(|d| d.join("examples").join("hello_lambda"))
-        .filter(|p| p.exists());
-    let median = |bin: &Path| -> Option<f64> {
-        let mut v: Vec<f64> = (0..7).filter_map(|_| time_to_next(bin)).collect();
-        if v.is_empty() {
-            return None;
+    let example = |name: &str| {
+        exe.parent()
+            .map(|d| d.join("examples").join(name))
+            .filter(|p| p.exists())
+    };
+    let bins = [
+        Some(exe.clone()),
+        example("hello_lambda"),
+        example("sdk_lambda"),
+    ];
+    let mut times: [Vec<f64>; 3] = Default::default();
+    for _ in 0..11 {
+        for (bin, t) in bins.iter().zip(&mut times) {
+            if let Some(ms) = bin.as_deref().and_then(time_to_next) {
+                t.push(ms);
+            }
         }
+    }
+    times.map(|mut v| {
         v.sort_by(|a, b| a.total_cmp(b));
-        Some(v[v.len() / 2])
-    };
-    (median(&exe), hello.as_deref().and_then(median))
+        v.get(v.len() / 2).copied()
+    })
 }
 
 /// A tiny Runtime API: accept the runtime's first connection and time its `/next` request.
@@ -603,6 +617,10 @@ pub fn render(r: &BenchReport) -> String {
     t.row(vec![
         "cold start, bare lambda_runtime".into(),
         opt(r.cold_start_hello_ms, "ms"),
+    ]);
+    t.row(vec![
+        "cold start, bare + SDK clients".into(),
+        opt(r.cold_start_sdk_ms, "ms"),
     ]);
     t.row(vec![
         "cold start ratio".into(),

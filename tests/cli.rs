@@ -552,6 +552,13 @@ fn bench_smoke_reports_every_figure() {
         r["cold_start_ms"].as_f64().is_some(),
         "the cold start probe reached the local Runtime API: {r}"
     );
+    // The two reference functions are examples, built by `cargo test` (not by `--test cli`
+    // alone): measured together when they are there.
+    assert_eq!(
+        r["cold_start_hello_ms"].as_f64().is_some(),
+        r["cold_start_sdk_ms"].as_f64().is_some(),
+        "{r}"
+    );
     assert!(r["kept"].as_u64().unwrap() > 1000);
     // zstd archives hold the same records in fewer bytes than gzip's.
     let (zstd, gzip) = (
