@@ -196,10 +196,10 @@ impl aws_sdk_s3::config::HttpClient for WithoutEagerConnector {
 }
 
 /// The SDK configuration (also used by `examples/sdk_lambda.rs`, the bench's reference for
-/// what the SDK alone costs a cold start). Where the environment holds the credentials and the region —
-/// always, inside Lambda — they are read from it directly: the default chains would take
-/// them from the same variables first, but building the chains builds every other provider
-/// too (profile files, web identity with its own STS client, ECS, IMDS).
+/// what the SDK alone costs a cold start). Where the environment holds the credentials and
+/// the region — always, inside Lambda — they are read from it directly: the default chains
+/// would take them from the same variables first, but building the chains builds every
+/// other provider too (profile files, web identity with its own STS client, ECS, IMDS).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     let mut loader = aws_config::from_env().http_client(aws_sdk_s3::config::SharedHttpClient::new(
         WithoutEagerConnector(https_client()),
