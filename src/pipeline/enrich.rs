@@ -713,7 +713,7 @@ mod tests {
             log_stream: "kube-apiserver-audit-1".into(),
         };
         let intel =
-            IpIntel::embedded(super::super::ipintel::CidrSet::parse_list("10.0.0.0/8").unwrap());
+            IpIntel::embedded(crate::pipeline::cidr::CidrSet::parse_list("10.0.0.0/8").unwrap());
         let same = |en: &Enrichment| {
             let mut ours = Vec::new();
             en.write_json(&mut ours);

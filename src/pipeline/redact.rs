@@ -107,8 +107,8 @@ pub fn redact_audit_event(
     // A resource or subresource that is there but cannot be read (a lone surrogate in the
     // string, a number out of range) would hide what the scan keys on: take the general
     // path, which archives such an event as unparseable and redacts its text.
-    let object_ref_unreadable =
-        event.unreadable_at("/objectRef/resource") || event.unreadable_at("/objectRef/subresource");
+    let object_ref_unreadable = event.unreadable_in(&["objectRef", "resource"])
+        || event.unreadable_in(&["objectRef", "subresource"]);
     if !object_ref_unreadable
         && !may_need_redaction(
             event.text(),
