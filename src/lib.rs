@@ -15,6 +15,7 @@ pub mod doc;
 pub mod filter_pattern;
 pub mod json_out;
 pub mod lambda;
+mod pack;
 pub mod pipeline;
 pub mod rules;
 pub mod severity;

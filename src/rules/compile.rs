@@ -25,6 +25,8 @@ use std::sync::Arc;
 /// every cold start. The keys come from rule files the operator ships, not from events.
 pub type NameMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
 pub type NameSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
+/// Operand values borrowed from compiled checks (what [`Node::required_values`] collects).
+pub type ValueSet<'n> = std::collections::HashSet<&'n str, foldhash::fast::RandomState>;
 
 /// A macro as the compiler sees it: its parsed condition, or `None` when it failed to parse
 /// or check (its own errors were reported where it is defined).
@@ -63,13 +65,13 @@ pub enum Node {
 
 #[derive(Debug, Clone)]
 pub struct Check {
-    field: Field,
-    op: Op,
-    rhs: CRhs,
+    pub(super) field: Field,
+    pub(super) op: Op,
+    pub(super) rhs: CRhs,
 }
 
 #[derive(Debug, Clone)]
-enum CRhs {
+pub(super) enum CRhs {
     None,
     One {
         text: String,
@@ -332,21 +334,21 @@ impl Node {
     /// condition to hold, when the condition pins it with `=` or `in` on every way to match;
     /// `None` when any value might do. The rule index uses it to skip rules that cannot
     /// match an event's verb or resource.
-    pub fn required_values(&self, path: &[&str]) -> Option<NameSet> {
+    pub fn required_values(&self, path: &[&str]) -> Option<ValueSet<'_>> {
         match self {
-            Node::Const(false) => Some(NameSet::default()),
+            Node::Const(false) => Some(ValueSet::default()),
             Node::Const(true) | Node::Not(_) => None,
             Node::And(items) => items
                 .iter()
                 .filter_map(|n| n.required_values(path))
                 .reduce(|a, b| a.intersection(&b).cloned().collect()),
-            Node::Or(items) => items.iter().try_fold(NameSet::default(), |mut acc, n| {
+            Node::Or(items) => items.iter().try_fold(ValueSet::default(), |mut acc, n| {
                 acc.extend(n.required_values(path)?);
                 Some(acc)
             }),
             Node::Check(c) if c.field.plain_path() == Some(path) => match (&c.op, &c.rhs) {
-                (Op::Eq, CRhs::One { text, .. }) => Some(NameSet::from_iter([text.clone()])),
-                (Op::In, CRhs::Set(set)) => Some(set.iter().cloned().collect()),
+                (Op::Eq, CRhs::One { text, .. }) => Some(ValueSet::from_iter([text.as_str()])),
+                (Op::In, CRhs::Set(set)) => Some(set.iter().map(String::as_str).collect()),
                 _ => None,
             },
             Node::Check(_) => None,

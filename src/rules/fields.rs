@@ -371,6 +371,20 @@ impl Field {
         &self.display
     }
 
+    /// The name and argument [`Field::resolve`] makes this field from again.
+    pub fn source(&self) -> (&str, Option<std::borrow::Cow<'_, str>>) {
+        match &self.arg {
+            Arg::None => (&self.display, None),
+            // The display is `name[arg]`; names never hold a `[`.
+            Arg::Index(i) => (self.base_name(), Some(i.to_string().into())),
+            Arg::Key(k) => (self.base_name(), Some(k.as_str().into())),
+        }
+    }
+
+    fn base_name(&self) -> &str {
+        self.display.split('[').next().unwrap_or_default()
+    }
+
     /// The path of a plain scalar field (`ka.verb` → `["verb"]`): one JSON member read as is.
     pub fn plain_path(&self) -> Option<&'static [&'static str]> {
         match (self.kind, &self.arg, self.list) {

@@ -78,11 +78,14 @@ impl FieldIndex {
         let mut by_value: HashMap<String, Bits, foldhash::fast::RandomState> = HashMap::default();
         for (i, req) in required.iter().enumerate() {
             if let Some(Some(values)) = req {
-                for v in values {
-                    by_value
-                        .entry(v.clone())
-                        .or_insert_with(|| unpinned.clone())
-                        .set(i);
+                for &v in values {
+                    if let Some(bits) = by_value.get_mut(v) {
+                        bits.set(i);
+                    } else {
+                        let mut bits = unpinned.clone();
+                        bits.set(i);
+                        by_value.insert(v.to_string(), bits);
+                    }
                 }
             }
         }

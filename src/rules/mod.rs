@@ -31,6 +31,7 @@ pub mod lexer;
 pub mod load;
 pub mod output;
 pub mod parser;
+pub mod snapshot;
 
 pub use error::{RuleDiagnostic, RulesError};
 
@@ -105,38 +106,6 @@ impl std::fmt::Debug for RuleSet {
     }
 }
 
-/// The built-in pack, loaded in this order: `eks.yaml` holds the shared lists and macros
-/// the later files use. Each entry is (label, YAML text, the same parsed to JSON by
-/// `build.rs` — what the loader reads, because it parses in a tenth of the time).
-const BUILTIN_PACK: &[(&str, &str, &str)] = &[
-    (
-        "builtin:eks.yaml",
-        include_str!("../../rules/eks.yaml"),
-        include_str!(concat!(env!("OUT_DIR"), "/eks.yaml.json")),
-    ),
-    (
-        "builtin:eks-identity.yaml",
-        include_str!("../../rules/eks-identity.yaml"),
-        include_str!(concat!(env!("OUT_DIR"), "/eks-identity.yaml.json")),
-    ),
-    (
-        "builtin:eks-credentials-execution.yaml",
-        include_str!("../../rules/eks-credentials-execution.yaml"),
-        include_str!(concat!(
-            env!("OUT_DIR"),
-            "/eks-credentials-execution.yaml.json"
-        )),
-    ),
-    (
-        "builtin:eks-workloads-exposure.yaml",
-        include_str!("../../rules/eks-workloads-exposure.yaml"),
-        include_str!(concat!(
-            env!("OUT_DIR"),
-            "/eks-workloads-exposure.yaml.json"
-        )),
-    ),
-];
-
 impl RuleSet {
     /// Loads `sources` in order, later ones amending earlier ones as Falco does. On success,
     /// also returns warnings (skipped items, unknown keys, redefinitions). On failure, every
@@ -147,63 +116,29 @@ impl RuleSet {
 
     /// As [`RuleSet::load`]; `prepared[i]`, when present and not empty, is `sources[i]`
     /// already converted to JSON (the built-in pack).
-    fn load_prepared(
+    pub(crate) fn load_prepared(
         sources: &[RuleSource],
         prepared: &[&str],
     ) -> Result<(RuleSet, Vec<String>), RulesError> {
         match load::load(sources, prepared) {
-            Ok(l) => {
-                let conditions: Vec<_> = l
-                    .infos
-                    .iter()
-                    .zip(&l.compiled)
-                    .map(|(info, c)| info.enabled.then_some(&c.node))
-                    .collect();
-                let index = index::RuleIndex::build(&conditions);
-                Ok((
-                    RuleSet {
-                        infos: l.infos,
-                        compiled: l.compiled,
-                        index,
-                    },
-                    l.warnings,
-                ))
-            }
+            Ok(l) => Ok((RuleSet::assemble(l.infos, l.compiled), l.warnings)),
             Err(errors) => Err(RulesError { errors }),
         }
     }
 
-    /// The built-in EKS pack (`rules/*.yaml`, embedded).
-    pub fn builtin() -> RuleSet {
-        match RuleSet::load_with_builtin(true, Vec::new()) {
-            Ok((set, _)) => set,
-            Err(e) => panic!("the built-in rule pack is broken:\n{e}"),
-        }
-    }
-
-    /// The built-in pack (unless `builtin` is false) followed by `extra`, in order.
-    pub fn load_with_builtin(
-        builtin: bool,
-        extra: Vec<RuleSource>,
-    ) -> Result<(RuleSet, Vec<String>), RulesError> {
-        let (mut sources, prepared) = if builtin {
-            let json: Vec<&str> = BUILTIN_PACK.iter().map(|(_, _, json)| *json).collect();
-            (RuleSet::builtin_sources(), json)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        sources.extend(extra);
-        RuleSet::load_prepared(&sources, &prepared)
-    }
-
-    pub fn builtin_sources() -> Vec<RuleSource> {
-        BUILTIN_PACK
+    /// The rule set of compiled rules, indexed.
+    fn assemble(infos: Vec<RuleInfo>, compiled: Vec<load::Compiled>) -> RuleSet {
+        let conditions: Vec<_> = infos
             .iter()
-            .map(|(name, text, _)| RuleSource {
-                name: name.to_string(),
-                text: text.to_string(),
-            })
-            .collect()
+            .zip(&compiled)
+            .map(|(info, c)| info.enabled.then_some(&c.node))
+            .collect();
+        let index = index::RuleIndex::build(&conditions);
+        RuleSet {
+            infos,
+            compiled,
+            index,
+        }
     }
 
     /// Every rule, enabled or not, in file order.

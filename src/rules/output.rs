@@ -9,14 +9,14 @@
 use super::fields::{Ctx, Field, Vals};
 
 #[derive(Debug, Clone)]
-enum Part {
+pub(super) enum Part {
     Lit(String),
     Field(Field),
 }
 
 #[derive(Debug, Clone)]
 pub struct Output {
-    parts: Vec<Part>,
+    pub(super) parts: Vec<Part>,
 }
 
 /// A template problem: byte offset into the (collapsed) template and message.
