@@ -27,6 +27,45 @@ pub struct BatchContext {
     pub region: String,
     pub log_group: String,
     pub log_stream: String,
+    /// The identities worked out so far in this batch.
+    pub identities: IdentityCache,
+}
+
+/// Identities by the raw text of their event's `user` member, which is all [`identity`]
+/// reads. A batch's events come from a few identities (the kubelets, the controllers, the
+/// same person again and again), and working one out reads up to eight nested members,
+/// each indexing its object or array on the way. Bounded, so a batch of all-different users
+/// costs what it did without the cache.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityCache {
+    by_user: std::cell::RefCell<
+        std::collections::HashMap<Box<str>, Identity, foldhash::fast::RandomState>,
+    >,
+}
+
+impl IdentityCache {
+    const MAX_ENTRIES: usize = 1024;
+    /// Longer `user` objects are worked out every time rather than kept.
+    const MAX_KEY_BYTES: usize = 4096;
+
+    /// `identity(event)`, from the cache when an earlier event had the same `user` text.
+    pub fn identity(&self, event: &AuditEvent<'_>) -> Identity {
+        let Some(user) = event
+            .member_text("user")
+            .filter(|u| u.len() <= Self::MAX_KEY_BYTES)
+        else {
+            return identity(event);
+        };
+        if let Some(known) = self.by_user.borrow().get(user) {
+            return known.clone();
+        }
+        let worked_out = identity(event);
+        let mut by_user = self.by_user.borrow_mut();
+        if by_user.len() < Self::MAX_ENTRIES {
+            by_user.insert(user.into(), worked_out.clone());
+        }
+        worked_out
+    }
 }
 
 impl BatchContext {
@@ -42,6 +81,7 @@ impl BatchContext {
             region: region.unwrap_or_default().to_string(),
             log_group: data.log_group.clone(),
             log_stream: data.log_stream.clone(),
+            identities: IdentityCache::default(),
         }
     }
 }
@@ -480,7 +520,7 @@ pub fn enrich<'a>(
         .map(|ip| intel.lookup(ip))
         .unwrap_or_default();
     Enrichment {
-        identity: Some(identity(event)),
+        identity: Some(ctx.identities.identity(event)),
         source_ip_aws: source_ip.as_ref().map(|_| facts.aws),
         source_ip_trusted: source_ip.as_ref().map(|_| facts.trusted),
         source_ip_indicator: facts.indicator,
@@ -701,6 +741,45 @@ mod tests {
         );
     }
 
+    /// A batch's cache gives each event the identity its own `user` gives: on a generated
+    /// hour (people through IAM roles, nodes, service accounts, the control plane, anonymous)
+    /// repeated users come from the cache, and a `user` that differs is worked out again.
+    #[test]
+    fn cached_identities_are_each_events_own() {
+        let cache = IdentityCache::default();
+        let corpus = crate::corpus::Corpus::new(crate::corpus::CorpusSpec {
+            seed: 5,
+            attacks: true,
+            ..Default::default()
+        });
+        let mut kinds = std::collections::HashSet::new();
+        let mut events = 0;
+        for e in corpus.take(4000) {
+            let Ok(ev) = AuditEvent::parse(&e.message) else {
+                continue;
+            };
+            let expected = identity(&ev);
+            assert_eq!(cache.identity(&ev), expected, "{}", e.message);
+            kinds.insert(format!("{:?}", expected.kind));
+            events += 1;
+        }
+        let cached = cache.by_user.borrow().len();
+        assert!(
+            events > 3000 && cached < events / 10,
+            "{cached} of {events}"
+        );
+        assert!(kinds.len() >= 5, "{kinds:?}");
+        let text = |user: &str| format!(r#"{{"auditID":"a","verb":"get","user":{user}}}"#);
+        let alice = text(r#"{"username":"arn:aws:iam::1:user/alice"}"#);
+        let root = text(r#"{"username":"arn:aws:iam::1:root"}"#);
+        let first = cache.identity(&AuditEvent::parse(&alice).unwrap());
+        let second = cache.identity(&AuditEvent::parse(&root).unwrap());
+        assert_eq!(first.username, "arn:aws:iam::1:user/alice");
+        assert_eq!(second.username, "arn:aws:iam::1:root");
+        assert_eq!(second.kind, IdentityKind::IamUser);
+        assert_eq!(cache.identity(&AuditEvent::parse(&alice).unwrap()), first);
+    }
+
     /// The hand-written archive JSON is what the derived `Serialize` writes: for the
     /// corpus's enrichments, an empty one, and one with every member set (escapes included).
     #[test]
@@ -711,6 +790,7 @@ mod tests {
             region: "eu-west-1".into(),
             log_group: "/aws/eks/prod/cluster".into(),
             log_stream: "kube-apiserver-audit-1".into(),
+            ..Default::default()
         };
         let intel =
             IpIntel::embedded(crate::pipeline::cidr::CidrSet::parse_list("10.0.0.0/8").unwrap());
