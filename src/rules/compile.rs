@@ -324,7 +324,7 @@ impl Node {
             Node::Or(items) => items.iter().any(|n| n.eval(ctx)),
             Node::Not(inner) => !inner.eval(ctx),
             Node::Check(c) => c.eval(ctx),
-            Node::Shared(inner) => inner.eval(ctx),
+            Node::Shared(inner) => ctx.shared(Arc::as_ptr(inner) as usize, || inner.eval(ctx)),
         }
     }
 }

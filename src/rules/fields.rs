@@ -55,6 +55,9 @@ pub struct Ctx<'a> {
     /// rules read `ka.stage` and `ka.user.name` a dozen times per event between them
     /// (through shared macros).
     paths: RefCell<Vec<(PathKey, Option<Cow<'a, str>>)>>,
+    /// Shared (macro) conditions already evaluated for this event, by node address: the
+    /// candidate rules of one event name the same macros (`eaw_kevt` in nearly all).
+    shared: RefCell<Vec<(usize, bool)>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -64,7 +67,18 @@ impl<'a> Ctx<'a> {
             enrichment,
             pod_spec: OnceCell::new(),
             paths: RefCell::new(Vec::new()),
+            shared: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The value of the shared condition at `node` for this event: `eval()` the first time.
+    pub fn shared(&self, node: usize, eval: impl FnOnce() -> bool) -> bool {
+        if let Some(&(_, known)) = self.shared.borrow().iter().find(|(n, _)| *n == node) {
+            return known;
+        }
+        let value = eval();
+        self.shared.borrow_mut().push((node, value));
+        value
     }
 
     /// The text at a static path, read from the event once per context.

@@ -170,14 +170,21 @@ impl RuleSet {
 
 #[cfg(test)]
 impl RuleSet {
-    /// Every enabled rule evaluated, no index: what [`RuleSet::evaluate`] must equal.
+    /// Every enabled rule evaluated, no index, each in a context of its own (no macro
+    /// result carried from one rule to the next): what [`RuleSet::evaluate`] must equal.
     pub(crate) fn evaluate_every_rule(&self, ev: &EventView<'_>) -> Vec<RuleMatch> {
-        let ctx = Ctx::new(ev.event, ev.enrichment);
         (0..self.infos.len())
-            .filter(|&i| self.infos[i].enabled && self.compiled[i].node.eval(&ctx))
+            .filter(|&i| {
+                self.infos[i].enabled
+                    && self.compiled[i]
+                        .node
+                        .eval(&Ctx::new(ev.event, ev.enrichment))
+            })
             .map(|i| RuleMatch {
                 rule: i,
-                output: self.compiled[i].output.render(&ctx),
+                output: self.compiled[i]
+                    .output
+                    .render(&Ctx::new(ev.event, ev.enrichment)),
             })
             .collect()
     }
