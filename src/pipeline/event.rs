@@ -102,10 +102,13 @@ struct Slot {
 }
 
 fn key_sig(name: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = name.len().min(8);
-    word[..n].copy_from_slice(&name[..n]);
-    u64::from_le_bytes(word)
+    if let Some(head) = name.first_chunk::<8>() {
+        return u64::from_le_bytes(*head);
+    }
+    // Byte by byte: a copy of a variable length is a `memcpy` call, for at most 7 bytes.
+    name.iter()
+        .enumerate()
+        .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
 }
 
 impl ObjectIndex {
@@ -634,6 +637,17 @@ impl JsonDoc for AuditEvent<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The signature is the key's first eight bytes, zero-padded, little-endian.
+    #[test]
+    fn key_sig_is_the_first_eight_bytes_zero_padded() {
+        let name = b"requestReceivedTimestamp";
+        for n in 0..=name.len() {
+            let mut word = [0u8; 8];
+            word[..n.min(8)].copy_from_slice(&name[..n.min(8)]);
+            assert_eq!(key_sig(&name[..n]), u64::from_le_bytes(word), "{n}");
+        }
+    }
 
     #[test]
     fn parses_v1_and_v1beta1() {
