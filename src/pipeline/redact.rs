@@ -29,6 +29,9 @@ fn is_marker(s: &str) -> bool {
 
 /// Substrings without which [`redact_event`] finds nothing to redact (see
 /// [`may_need_redaction`]).
+///
+/// Order matters: [`may_need_redaction`] takes the last two entries apart (`split_last`
+/// twice) for their own checks, so `ata\"` and `\u00` must stay the last two, in that order.
 const REDACTION_TRIGGERS: &[&str] = &[
     // sweep_credentials: bearer tokens (`Bearer`, `bearer`), JWTs, token query parameters
     "earer",
