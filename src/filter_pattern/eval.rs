@@ -16,10 +16,40 @@ use super::parser::{CmpOp, Condition, Expr, ExprKind, Segment, Test};
 
 /// Returns true when `event` satisfies `expr`.
 pub(super) fn eval(expr: &Expr, event: &dyn JsonDoc) -> bool {
+    eval_reading(expr, event, &mut TopLevelStrings::default())
+}
+
+fn eval_reading<'p, 'e>(
+    expr: &'p Expr,
+    event: &'e dyn JsonDoc,
+    read: &mut TopLevelStrings<'p, 'e>,
+) -> bool {
     match &expr.kind {
-        ExprKind::All(items) => items.iter().all(|e| eval(e, event)),
-        ExprKind::Any(items) => items.iter().any(|e| eval(e, event)),
-        ExprKind::Cond(c) => eval_condition(c, event),
+        ExprKind::All(items) => items.iter().all(|e| eval_reading(e, event, read)),
+        ExprKind::Any(items) => items.iter().any(|e| eval_reading(e, event, read)),
+        ExprKind::Cond(c) => eval_condition(c, event, read),
+    }
+}
+
+/// Top-level strings already read for this event, by key: a pattern compares the same member
+/// many times (the Lacework pattern reads `$.requestURI` ten times).
+#[derive(Default)]
+struct TopLevelStrings<'p, 'e> {
+    read: [(&'p str, Option<&'e str>); 4],
+    len: usize,
+}
+
+impl<'p, 'e> TopLevelStrings<'p, 'e> {
+    fn get(&mut self, key: &'p str, event: &'e dyn JsonDoc) -> Option<&'e str> {
+        if let Some((_, s)) = self.read[..self.len].iter().find(|(k, _)| *k == key) {
+            return *s;
+        }
+        let s = event.string_in(&[key]);
+        if let Some(slot) = self.read.get_mut(self.len) {
+            *slot = (key, s);
+            self.len += 1;
+        }
+        s
     }
 }
 
@@ -44,12 +74,16 @@ fn resolve_doc<'v>(doc: &'v dyn JsonDoc, path: &[Segment]) -> Option<&'v Value> 
     }
 }
 
-fn eval_condition(c: &Condition, event: &dyn JsonDoc) -> bool {
+fn eval_condition<'p, 'e>(
+    c: &'p Condition,
+    event: &'e dyn JsonDoc,
+    read: &mut TopLevelStrings<'p, 'e>,
+) -> bool {
     // A string compared at a top-level member (`$.stage`, `$.requestURI`: every condition of
     // the Lacework pattern) is read as a string: a pipeline event then takes it from its text
     // without building a `Value`. Anything else takes the general path below.
     if let (Test::Text { negate, matcher }, [Segment::Key(key)]) = (&c.test, &c.path[..])
-        && let Some(s) = event.string_in(&[key])
+        && let Some(s) = read.get(key, event)
     {
         return matcher.is_match(s) != *negate;
     }

@@ -588,6 +588,11 @@ impl JsonDoc for AuditEvent<'_> {
     }
 
     fn string_in(&self, segments: &[&str]) -> Option<&str> {
+        if let [key] = segments {
+            // A top-level member (the filter's `$.stage`, `$.requestURI`): no walk to set up.
+            let i = self.find(&self.root, key, Segments::Pointer)?;
+            return self.place_str(Place::Member(&self.root, i));
+        }
         let place = self.walk(
             segments.iter().map(|s| Cow::Borrowed(*s)),
             Segments::Pointer,
