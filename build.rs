@@ -45,6 +45,7 @@ const PACK: &[&str] = &[
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut sources = Vec::new();
     for name in PACK {
         let path = format!("rules/{name}");
         println!("cargo:rerun-if-changed={path}");
@@ -55,18 +56,16 @@ fn main() {
             .unwrap_or_default();
         std::fs::write(out.join(format!("{name}.json")), json)
             .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
-    }
-    let sources: Vec<rules::RuleSource> = PACK
-        .iter()
-        .map(|name| rules::RuleSource {
+        sources.push(rules::RuleSource {
             name: format!("builtin:{name}"),
-            text: std::fs::read_to_string(format!("rules/{name}")).unwrap_or_default(),
-        })
-        .collect();
+            text,
+        });
+    }
     let snapshot = match rules::RuleSet::load(&sources) {
         Ok((set, _)) => rules::snapshot::encode(&set),
         Err(e) => {
-            println!("cargo:warning=the built-in rule pack does not compile; {e}");
+            let problems = e.to_string().replace('\n', " | ");
+            println!("cargo:warning=the built-in rule pack does not compile: {problems}");
             Vec::new()
         }
     };

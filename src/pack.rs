@@ -75,6 +75,7 @@ impl RuleSet {
         RuleSet::load_prepared(&sources, &prepared)
     }
 
+    /// The built-in pack's files as sources, in load order (their YAML).
     pub fn builtin_sources() -> Vec<RuleSource> {
         BUILTIN_PACK
             .iter()
