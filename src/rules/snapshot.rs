@@ -78,7 +78,9 @@ const ARG_SOME: u8 = 1;
 const PART_LIT: u8 = 0;
 const PART_FIELD: u8 = 1;
 
-/// Deeper than any condition the loader accepts (its parser bounds nesting well below this).
+/// Nesting the decoder follows (a bound on its recursion, whatever the bytes say): far
+/// deeper than the built-in pack goes. A deeper snapshot is refused like a damaged one, and
+/// the pack is compiled from its sources instead (a test checks the embedded one decodes).
 const MAX_DEPTH: usize = 256;
 
 struct Writer {
