@@ -32,6 +32,12 @@ impl From<LexError> for ParseError {
 
 type PResult<T> = Result<T, ParseError>;
 
+/// How deep parentheses, `not`s and nested lists may go in one condition. The parser, the
+/// compiler and the evaluator recurse once per level; a rule file is read at cold start, and
+/// a runaway condition must be an error naming its rule, not a stack overflow. The built-in
+/// pack nests a handful of levels.
+pub const MAX_NESTING: usize = 100;
+
 const WORD_OPS: &[&str] = &[
     "contains",
     "icontains",
@@ -52,6 +58,7 @@ pub fn parse(src: &str) -> PResult<Expr> {
     let mut p = Parser {
         lex: Lexer::new(src),
         src,
+        depth: 0,
     };
     if src.trim().is_empty() {
         return Err(ParseError {
@@ -76,9 +83,27 @@ pub fn parse(src: &str) -> PResult<Expr> {
 struct Parser<'s> {
     lex: Lexer<'s>,
     src: &'s str,
+    /// Levels of [`MAX_NESTING`] entered at the current position.
+    depth: usize,
 }
 
 impl Parser<'_> {
+    /// Runs `f` one level deeper, or fails at `at` past [`MAX_NESTING`] levels.
+    fn nested<T>(&mut self, at: Span, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(ParseError {
+                span: at,
+                message: format!(
+                    "nested more than {MAX_NESTING} levels deep (parentheses, 'not', lists)"
+                ),
+            });
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
     fn peek(&mut self) -> PResult<Token> {
         let save = self.lex.pos();
         let t = self.lex.next_token();
@@ -123,7 +148,7 @@ impl Parser<'_> {
     fn not(&mut self) -> PResult<Expr> {
         if self.peek_word("not")? {
             let t = self.lex.next_token()?;
-            let inner = self.not()?;
+            let inner = self.nested(t.span, Self::not)?;
             let end = inner.span().end;
             return Ok(Expr::Not(Box::new(inner), Span::new(t.span.start, end)));
         }
@@ -134,7 +159,7 @@ impl Parser<'_> {
         let t = self.lex.next_token()?;
         match t.tok {
             Tok::LParen => {
-                let inner = self.or()?;
+                let inner = self.nested(t.span, Self::or)?;
                 let close = self.lex.next_token()?;
                 if close.tok != Tok::RParen {
                     return Err(ParseError {
@@ -295,7 +320,7 @@ impl Parser<'_> {
                     expect_item = false;
                 }
                 Tok::LParen if expect_item => {
-                    items.extend(self.list_items(t.span)?);
+                    items.extend(self.nested(t.span, |p| p.list_items(t.span))?);
                     expect_item = false;
                 }
                 Tok::Eof => {
@@ -346,6 +371,36 @@ mod tests {
         match e {
             Expr::Check { field, op, rhs, .. } => (&field.name, field.arg.as_deref(), *op, rhs),
             other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    /// Up to the bound, parentheses, `not`s and nested lists parse; one level more is an
+    /// error at the token that opens it, and a thousand levels fail the same way instead of
+    /// overflowing the stack.
+    #[test]
+    fn nesting_is_bounded() {
+        let parens = |n: usize| format!("{}ka.verb = get{}", "(".repeat(n), ")".repeat(n));
+        let nots = |n: usize| format!("{}ka.verb = get", "not ".repeat(n));
+        let lists = |n: usize| format!("ka.verb in {}get{}", "(".repeat(n), ")".repeat(n));
+        for (make, first_level_at) in [
+            (&parens as &dyn Fn(usize) -> String, 0),
+            (&nots, 0),
+            (&lists, "ka.verb in (".len()),
+        ] {
+            // Lists: the first `(` opens the list itself; nesting counts from the second.
+            let extra = usize::from(first_level_at > 0);
+            assert!(parse(&make(MAX_NESTING + extra)).is_ok(), "{}", make(3));
+            for n in [MAX_NESTING + extra + 1, 1000] {
+                let e = parse(&make(n)).unwrap_err();
+                assert!(e.message.contains("nested more than 100 levels"), "{e:?}");
+                let width = if make(1).starts_with("not") { 4 } else { 1 };
+                assert_eq!(
+                    e.span.start,
+                    first_level_at + MAX_NESTING * width,
+                    "{}",
+                    make(3)
+                );
+            }
         }
     }
 

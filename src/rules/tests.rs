@@ -408,6 +408,22 @@ fn unknown_field_has_file_line_column_and_rule() {
     );
 }
 
+/// A condition nested past the parser's bound is an error naming the file, line, column
+/// and rule, like any other syntax error.
+#[test]
+fn overly_nested_condition_names_its_rule() {
+    let condition = format!("{}ka.verb = get{}", "(".repeat(500), ")".repeat(500));
+    let text = format!(
+        "- rule: Deep\n  desc: d\n  condition: {condition}\n  output: o\n  priority: high\n"
+    );
+    let errs = errors_of(&[src("deep.yaml", &text)]);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let e = &errs[0];
+    assert_eq!((e.file.as_str(), e.line, e.column), ("deep.yaml", 3, 114));
+    assert_eq!(e.item.as_deref(), Some("rule 'Deep'"));
+    assert!(e.message.contains("nested more than 100 levels"), "{e}");
+}
+
 #[test]
 fn unknown_macro_in_a_block_condition() {
     let text = "- rule: Bad Macro\n  desc: d\n  condition: >\n    ka.verb = get\n    and not nosuch_macro\n  output: o\n  priority: high\n";
