@@ -46,6 +46,27 @@ pub enum Vals<'a> {
 /// A static path's address and length: the same field always passes the same slice.
 type PathKey = (usize, usize);
 
+/// Values already worked out for one event, by key: a handful per event, so a list searched
+/// in order beats hashing.
+struct Memo<K, V>(RefCell<Vec<(K, V)>>);
+
+impl<K: PartialEq, V: Clone> Memo<K, V> {
+    fn new() -> Self {
+        Memo(RefCell::new(Vec::new()))
+    }
+
+    /// The value for `key`: `work()` the first time, the kept value after.
+    fn get_or(&self, key: K, work: impl FnOnce() -> V) -> V {
+        if let Some((_, v)) = self.0.borrow().iter().find(|(k, _)| *k == key) {
+            return v.clone();
+        }
+        // Not borrowed while `work` runs: it may read other keys (a macro inside a macro).
+        let v = work();
+        self.0.borrow_mut().push((key, v.clone()));
+        v
+    }
+}
+
 /// One event being evaluated; caches the pod spec lookup and the path fields read.
 pub struct Ctx<'a> {
     pub event: &'a dyn JsonDoc,
@@ -54,10 +75,10 @@ pub struct Ctx<'a> {
     /// Path fields already read for this event, by the address of their static path: the
     /// rules read `ka.stage` and `ka.user.name` a dozen times per event between them
     /// (through shared macros).
-    paths: RefCell<Vec<(PathKey, Option<Cow<'a, str>>)>>,
+    paths: Memo<PathKey, Option<Cow<'a, str>>>,
     /// Shared (macro) conditions already evaluated for this event, by node address: the
     /// candidate rules of one event name the same macros (`eaw_kevt` in nearly all).
-    shared: RefCell<Vec<(usize, bool)>>,
+    shared: Memo<usize, bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -66,30 +87,20 @@ impl<'a> Ctx<'a> {
             event,
             enrichment,
             pod_spec: OnceCell::new(),
-            paths: RefCell::new(Vec::new()),
-            shared: RefCell::new(Vec::new()),
+            paths: Memo::new(),
+            shared: Memo::new(),
         }
     }
 
     /// The value of the shared condition at `node` for this event: `eval()` the first time.
     pub fn shared(&self, node: usize, eval: impl FnOnce() -> bool) -> bool {
-        if let Some(&(_, known)) = self.shared.borrow().iter().find(|(n, _)| *n == node) {
-            return known;
-        }
-        let value = eval();
-        self.shared.borrow_mut().push((node, value));
-        value
+        self.shared.get_or(node, eval)
     }
 
     /// The text at a static path, read from the event once per context.
     fn path_text(&self, path: &'static [&'static str]) -> Option<Cow<'a, str>> {
         let key = (path.as_ptr() as usize, path.len());
-        if let Some((_, v)) = self.paths.borrow().iter().find(|(k, _)| *k == key) {
-            return v.clone();
-        }
-        let v = self.event.text_at(path);
-        self.paths.borrow_mut().push((key, v.clone()));
-        v
+        self.paths.get_or(key, || self.event.text_at(path))
     }
 
     fn pod_spec(&self) -> Option<&'a Value> {
