@@ -28,37 +28,50 @@ fn is_marker(s: &str) -> bool {
 }
 
 /// Substrings without which [`redact_event`] finds nothing to redact (see
-/// [`may_need_redaction`]).
-///
-/// Order matters: [`may_need_redaction`] takes the last two entries apart (`split_last`
-/// twice) for their own checks, so `ata\"` and `\u00` must stay the last two, in that order.
-const REDACTION_TRIGGERS: &[&str] = &[
+/// [`may_need_redaction`]). A hit of the last two is only a candidate: its surroundings
+/// decide ([`Trigger`]).
+const REDACTION_TRIGGERS: &[(&str, Trigger)] = &[
     // sweep_credentials: bearer tokens (`Bearer`, `bearer`), JWTs, token query parameters
-    "earer",
-    "eyJ",
-    "token=",
+    ("earer", Trigger::Always),
+    ("eyJ", Trigger::Always),
+    ("token=", Trigger::Always),
     // redact_object: by the body's kind, as a JSON string token (`"Secret"`, `"SecretList"`,
     // `"TokenReview"`, `"TokenRequest"`; `imagePullSecrets` must not count)
-    r#""Secret"#,
-    r#""TokenRe"#,
+    (r#""Secret"#, Trigger::Always),
+    (r#""TokenRe"#, Trigger::Always),
     // redact_last_applied: an annotation (JSON inside a JSON string) with a `data` or
     // `stringData` member, `\"data\"` or `\"stringData\"` in the event's text (a hit is
     // checked for its start: `\"metadata\"` ends the same way and is in most annotations)
-    r#"ata\""#,
+    (r#"ata\""#, Trigger::DataMember),
     // a \u escape that could spell any of the above
-    r"\u00",
+    (r"\u00", Trigger::Escape),
 ];
 
-/// One memchr `memmem` pass per trigger: seven SIMD scans of a message (~13 GB/s each)
-/// beat one Aho-Corasick automaton over the same bytes (~0.5 GB/s) several times over.
-fn triggers() -> &'static [memchr::memmem::Finder<'static>] {
-    static FINDERS: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>> =
+/// What a hit of a [`REDACTION_TRIGGERS`] substring means.
+#[derive(Clone, Copy)]
+enum Trigger {
+    /// Redaction may be needed.
+    Always,
+    /// Only when the hit ends a `data` or `stringData` member name (`\"d` or `\"stringD`
+    /// before it).
+    DataMember,
+    /// Only when the `\u00XY` escape spells a printable character other than `<`, `>`, `&`.
+    Escape,
+}
+
+/// All triggers in one SIMD pass (aho-corasick's packed "Teddy" searcher, SSSE3/AVX2 on
+/// x86-64, NEON on arm64): 4.4 GB/s on the corpus's messages, where one memchr `memmem`
+/// pass per trigger (seven) managed 1.5–2.6 GB/s together.
+fn trigger_searcher() -> &'static aho_corasick::packed::Searcher {
+    static SEARCHER: std::sync::OnceLock<aho_corasick::packed::Searcher> =
         std::sync::OnceLock::new();
-    FINDERS.get_or_init(|| {
-        REDACTION_TRIGGERS
-            .iter()
-            .map(|t| memchr::memmem::Finder::new(t.as_bytes()))
-            .collect()
+    SEARCHER.get_or_init(|| {
+        aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(REDACTION_TRIGGERS.iter().map(|(t, _)| t))
+            .build()
+            .expect("the triggers are few and short enough for the packed searcher")
     })
 }
 
@@ -76,28 +89,33 @@ pub fn may_need_redaction(text: &str, resource: &str, subresource: &str, has_bod
         return true;
     }
     let bytes = text.as_bytes();
-    let (escape, plain) = triggers().split_last().expect("triggers");
-    let (data_member, plain) = plain.split_last().expect("triggers");
-    if plain.iter().any(|f| f.find(bytes).is_some()) {
-        return true;
-    }
-    if data_member.find_iter(bytes).any(|at| {
-        let before = &bytes[..at];
-        before.ends_with(br#"\"d"#) || before.ends_with(br#"\"stringD"#)
-    }) {
-        return true;
-    }
-    escape.find_iter(bytes).any(|at| {
-        // `\u00XY`: printable ASCII is 0x20..0x7f.
-        let end = at + escape.needle().len();
-        match (bytes.get(end), bytes.get(end + 1)) {
-            (Some(hi), Some(lo)) => {
-                let code = [*hi, lo.to_ascii_lowercase()];
-                matches!(hi, b'2'..=b'7') && !matches!(&code, b"26" | b"3c" | b"3e")
+    let searcher = trigger_searcher();
+    let mut from = 0;
+    // A candidate that its surroundings rule out resumes the search one byte on (not
+    // past the hit), so no other trigger overlapping it is skipped.
+    while let Some(hit) = searcher.find_in(bytes, aho_corasick::Span::from(from..bytes.len())) {
+        let at = hit.start();
+        let needed = match REDACTION_TRIGGERS[hit.pattern().as_usize()].1 {
+            Trigger::Always => true,
+            Trigger::DataMember => {
+                let before = &bytes[..at];
+                before.ends_with(br#"\"d"#) || before.ends_with(br#"\"stringD"#)
             }
-            _ => true,
+            // `\u00XY`: printable ASCII is 0x20..0x7f.
+            Trigger::Escape => match (bytes.get(hit.end()), bytes.get(hit.end() + 1)) {
+                (Some(hi), Some(lo)) => {
+                    let code = [*hi, lo.to_ascii_lowercase()];
+                    matches!(hi, b'2'..=b'7') && !matches!(&code, b"26" | b"3c" | b"3e")
+                }
+                _ => true,
+            },
+        };
+        if needed {
+            return true;
         }
-    })
+        from = at + 1;
+    }
+    false
 }
 
 /// Redaction without building the tree when the text shows nothing to redact (almost
@@ -577,6 +595,32 @@ mod tests {
     /// The fast path's promise: whenever `redact_event` would change an event, the text scan
     /// says so. Checked on every fixture event of the project, the generated corpus (with
     /// attacks), the events above, and spellings that hide a trigger behind `\u` escapes.
+    #[test]
+    fn a_trigger_overlapping_a_ruled_out_candidate_is_still_found() {
+        // `ata\"` of `metadata\"` is ruled out (not a `data` member); the `"Secret` that
+        // starts on its last byte still counts.
+        assert!(may_need_redaction(
+            r#"{"a":"metadata\"Secret"}"#,
+            "",
+            "",
+            false
+        ));
+        assert!(!may_need_redaction(r#"{"a":"metadata\"x"}"#, "", "", false));
+        // Likewise an escape ruled out (`\u003c` is `<`) right before a real one.
+        assert!(may_need_redaction(
+            r#"{"a":"\u003c\u0042earer"}"#,
+            "",
+            "",
+            false
+        ));
+        assert!(!may_need_redaction(
+            r#"{"a":"\u003cb\u003e"}"#,
+            "",
+            "",
+            false
+        ));
+    }
+
     #[test]
     fn the_text_scan_never_misses_what_redaction_would_change() {
         fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
