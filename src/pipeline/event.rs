@@ -204,7 +204,16 @@ fn scan_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
         _ => return None,
     };
     let close = if array { b']' } else { b'}' };
-    let mut members = Vec::with_capacity(if array { 4 } else { 24 });
+    // An audit event has about twenty members, the objects inside it a handful (`user`,
+    // `objectRef`, `responseStatus`): eight members stay under glibc's per-thread cache
+    // limit (1 KiB), twenty-four did not and took the slower general path for every
+    // nested object.
+    let top_level = range.start == json_scan::ws(b, 0) && range.end == text.len();
+    let mut members = Vec::with_capacity(match (array, top_level) {
+        (true, _) => 4,
+        (false, true) => 24,
+        (false, false) => 8,
+    });
     let mut i = json_scan::ws(b, range.start + 1);
     if b.get(i) == Some(&close) {
         return (json_scan::ws(b, i + 1) == b.len()).then(|| ObjectIndex::new(members, array));
