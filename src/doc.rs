@@ -83,6 +83,13 @@ pub trait JsonDoc {
         self.path(path).and_then(value_text)
     }
 
+    /// The elements of the array at `path` (object keys only) as the texts a rule compares
+    /// ([`value_text`]; `null`s left out), or only element `index`; `None` when no array is
+    /// there. The pipeline's events read plain strings straight from their text.
+    fn texts_at(&self, path: &[&str], index: Option<usize>) -> Option<Vec<Cow<'_, str>>> {
+        array_texts(self.path(path)?, index)
+    }
+
     /// The value at a JSON pointer as the text a rule compares ([`value_text`]).
     fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
         self.pointer(pointer).and_then(value_text)
@@ -114,6 +121,16 @@ pub fn value_text(v: &Value) -> Option<Cow<'_, str>> {
         Value::Null => None,
         other => Some(Cow::Owned(other.to_string())),
     }
+}
+
+/// [`JsonDoc::texts_at`] of a `Value`: `None` unless it is an array.
+pub fn array_texts(v: &Value, index: Option<usize>) -> Option<Vec<Cow<'_, str>>> {
+    let items = v.as_array()?;
+    let picked = match index {
+        None => items.as_slice(),
+        Some(i) => items.get(i..i.saturating_add(1)).unwrap_or(&[]),
+    };
+    Some(picked.iter().filter_map(value_text).collect())
 }
 
 /// A JSON pointer's segments, unescaped (`~1` is `/`, `~0` is `~`); none for a pointer

@@ -632,6 +632,28 @@ impl JsonDoc for AuditEvent<'_> {
         self.place_text(place)
     }
 
+    fn texts_at(&self, path: &[&str], index: Option<usize>) -> Option<Vec<Cow<'_, str>>> {
+        let place = self.walk(path.iter().map(|s| Cow::Borrowed(*s)), Segments::Keys)?;
+        let (obj, i) = match place {
+            Place::Member(obj, i) => (obj, i),
+            Place::Value(v) => return crate::doc::array_texts(v, index),
+        };
+        // Element by element from the text (`user.groups`, `sourceIPs`): no `Value` array.
+        let items = match obj.members[i].slot.value.get() {
+            Some(Some(v)) => return crate::doc::array_texts(v, index),
+            _ => self.container_of(obj, i).filter(|c| c.array)?,
+        };
+        let picked = match index {
+            None => 0..items.members.len(),
+            Some(e) => e.min(items.members.len())..e.saturating_add(1).min(items.members.len()),
+        };
+        Some(
+            picked
+                .filter_map(|e| self.place_text(Place::Member(items, e)))
+                .collect(),
+        )
+    }
+
     fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
         let place = self.walk(crate::doc::pointer_segments(pointer), Segments::Pointer)?;
         self.place_text(place)
@@ -805,6 +827,7 @@ mod tests {
                 r#"{"sourceIPs":["10.0.0.1","3.3.3.3"],"responseStatus":{"code":403}}"#,
                 r#"{"user":{"groups":["system:authenticated","system:unauthenti\u0063ated",7]},"responseStatus":{"code":-1}}"#,
                 r#"{"responseStatus":{"code":4.5e2}}"#,
+                r#"{"user":{"groups":["a",null,{"x":1},"b\u0063",2.50,true,[]]},"sourceIPs":[]}"#,
             ]
             .map(String::from),
         );
@@ -882,6 +905,23 @@ mod tests {
                         by_keys.and_then(crate::doc::value_text),
                         "{p}"
                     );
+                    // An array's elements as texts, all or one: from the text (an event
+                    // nothing else has read) and from trees.
+                    let parsed;
+                    let unread = match by_keys {
+                        Some(Value::Array(_)) => {
+                            parsed = AuditEvent::parse(text).unwrap();
+                            &parsed
+                        }
+                        _ => &fresh,
+                    };
+                    for index in [None, Some(0), Some(1), Some(5), Some(usize::MAX)] {
+                        let want = by_keys.and_then(|v| crate::doc::array_texts(v, index));
+                        for e in [unread, &ev, &fresh] {
+                            assert_eq!(e.texts_at(&keys, index), want, "{p} {index:?}");
+                        }
+                        assert_eq!(whole.texts_at(&keys, index), want, "{p} {index:?}");
+                    }
                     // Array membership, for every string of the array and one it lacks.
                     let items = want.and_then(Value::as_array).cloned().unwrap_or_default();
                     let needles = items.iter().filter_map(Value::as_str).chain(["g3", "x"]);

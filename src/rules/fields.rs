@@ -442,11 +442,7 @@ impl Field {
         let ev = ctx.event;
         match self.kind {
             Kind::Path(p) => one(ctx.path_text(p)),
-            Kind::PathList(p) => many(
-                ev.path(p)
-                    .and_then(Value::as_array)
-                    .map(|a| pick(a, self.index()).filter_map(text).collect()),
-            ),
+            Kind::PathList(p) => many(ev.texts_at(p, self.index())),
             Kind::PathWhole(p) => many(ev.text_at(p).map(|v| vec![v])),
             Kind::UriParam => one(ev
                 .member("requestURI")
