@@ -10,17 +10,20 @@ CLUSTER    ?= my-cluster
 REGION     ?= $(or $(AWS_REGION),eu-west-1)
 PIP        ?= python3 -m pip
 EVENT_SRCS := $(wildcard events/src/*.ndjson)
+SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: help setup install demo build test lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data bench bench-micro
+.PHONY: help setup install demo build test test-arm64 lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data bench bench-micro
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 setup: install demo ## install everything, then scan the included sample locally
 
-install: ## Rust target + cargo-lambda (with Zig), moto server, cfn-lint, SAM translator
+install: ## Rust target + cargo-lambda (with Zig), moto server, cfn-lint, SAM translator, qemu
 	rustup target add aarch64-unknown-linux-gnu
 	$(PIP) install --quiet --disable-pip-version-check cargo-lambda 'moto[server]' cfn-lint aws-sam-translator
+	$(APT_INSTALL) qemu-user libc6-arm64-cross || { $(SUDO) apt-get update -q && $(APT_INSTALL) qemu-user libc6-arm64-cross; }
 
 demo: $(BIN) ## the main job on its local defaults: scan the sample batch, archive to ./local-archive
 	$(BIN) scan --archive-dir local-archive --stats local-archive/stats.json events/*.json; \
@@ -36,11 +39,20 @@ $(BIN): $(shell find src rules -type f 2>/dev/null) Cargo.toml build.rs
 build: ## release arm64 Lambda zip: target/lambda/eks-audit-watch/bootstrap.zip
 	cargo lambda build --release --arm64 --output-format zip
 
-test: ## every test: unit, CLI, end-to-end (moto + cargo lambda watch), template, lint
+test: ## every test: unit, CLI, end-to-end (moto + cargo lambda watch), template, lint, arm64 SIMD
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cfn-lint template.yaml
 	cargo test
+	$(MAKE) --no-print-directory test-arm64
+
+# The string scan's NEON code, compiled alone for aarch64 (the file uses nothing outside
+# `core`) and its tests run under qemu: the arm64 Lambda's path, tested on any machine.
+test-arm64: ## the SIMD string scan's NEON path: its tests built for aarch64, run under qemu
+	@mkdir -p target
+	rustc --edition 2024 --test -O --target aarch64-unknown-linux-gnu \
+	  -C linker=scripts/zig-cc-aarch64 src/pipeline/simd.rs -o target/simd-arm64-test
+	qemu-aarch64 -L /usr/aarch64-linux-gnu target/simd-arm64-test
 
 bench: ## throughput, stage times, codec floor, memory, cold start (release build): make bench EVENTS=200000
 	cargo build --release --bin eks-audit-watch --example hello_lambda --example sdk_lambda

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::pipeline::json_scan::special_bytes;
+use crate::pipeline::simd::{STEP, first_special};
 
 /// A value the archive writes into each event's line.
 pub trait WriteJson: Serialize {
@@ -21,18 +21,22 @@ impl WriteJson for Value {
 
 /// Appends `s` as a JSON string literal with serde_json's escapes: `\"`, `\\`, `\b`, `\f`,
 /// `\n`, `\r`, `\t`, other control bytes as `\u00xx`; everything else as is. The common
-/// case, nothing to escape, is checked eight bytes at a time and copied in one piece.
+/// case, nothing to escape, is checked sixteen bytes at a time ([`crate::pipeline::simd`])
+/// and copied in one piece.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
     loop {
-        while let Some(word) = b.get(i..i + 8) {
-            if special_bytes(u64::from_le_bytes(word.try_into().expect("8 bytes"))) != 0 {
-                break;
+        while let Some(chunk) = b.get(i..i + STEP) {
+            match first_special(chunk.try_into().expect("a step")) {
+                None => i += STEP,
+                Some(k) => {
+                    i += k;
+                    break;
+                }
             }
-            i += 8;
         }
         let Some(&c) = b.get(i) else {
             break;

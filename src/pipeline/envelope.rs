@@ -2,14 +2,14 @@
 //!
 //! Each `message` is an audit event's JSON inside a JSON string: a `\"` every few bytes.
 //! serde_json decodes such a string escape by escape (find the next one, copy the run,
-//! decode, repeat); here the string is scanned eight bytes at a time and decoded in the
+//! decode, repeat); here the string is scanned sixteen bytes at a time and decoded in the
 //! same pass. Anything this reader does not expect — a duplicate or mistyped member, a
 //! `\u` escape, invalid UTF-8, a syntax error — makes it give up (`None`), and serde_json
 //! reads the payload instead and names the error. So it never decides what is valid: it
 //! only returns what serde_json would have returned (a test checks that on every shape).
 
 use super::decode::{LogEvent, LogsData};
-use super::json_scan::special_bytes;
+use super::simd::{STEP, first_special};
 
 /// `LogsData` from `json`, or `None` to let serde_json read it.
 pub fn scan(json: &[u8]) -> Option<LogsData> {
@@ -171,11 +171,11 @@ impl Reader<'_> {
         Some(())
     }
 
-    /// A string token, decoded. Eight bytes at a time: each word is copied out whole, then
-    /// the copy is cut back at the first quote, backslash or control byte in it, if any. The
-    /// output is written by index into a buffer kept 8 bytes longer than what is written
-    /// (no length bookkeeping per word): in a `message`, a `\"` every nine bytes or so ends
-    /// most words, so the work per escape is what counts.
+    /// A string token, decoded. Sixteen bytes at a time ([`super::simd`]): each step is
+    /// copied out whole, then the copy is cut back at the first quote, backslash or control
+    /// byte in it, if any. The output is written by index into a buffer kept a step longer
+    /// than what is written (no length bookkeeping per step): in a `message`, a `\"` every
+    /// nine bytes or so ends most steps, so the work per escape is what counts.
     fn string(&mut self) -> Option<String> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
@@ -185,11 +185,11 @@ impl Reader<'_> {
         let mut out = std::mem::take(&mut self.scratch);
         let mut o = 0;
         let decoded = loop {
-            if out.len() < o + 16 {
+            if out.len() < o + STEP {
                 out.resize(2 * out.len() + 64, 0);
             }
-            let Some(word) = b.get(i..i + 8) else {
-                // The tail, shorter than a word.
+            let Some(chunk) = b.get(i..i + STEP) else {
+                // The tail, shorter than a step.
                 match *b.get(i)? {
                     b'"' | b'\\' => {}
                     0x00..=0x1f => break None,
@@ -206,15 +206,12 @@ impl Reader<'_> {
                     Special::Invalid => break None,
                 }
             };
-            let word: [u8; 8] = word.try_into().expect("eight bytes");
-            out[o..o + 8].copy_from_slice(&word);
-            let special = special_bytes(u64::from_le_bytes(word));
-            if special == 0 {
-                i += 8;
-                o += 8;
+            out[o..o + STEP].copy_from_slice(chunk);
+            let Some(k) = first_special(chunk.try_into().expect("a step")) else {
+                i += STEP;
+                o += STEP;
                 continue;
-            }
-            let k = (special.trailing_zeros() / 8) as usize;
+            };
             i += k;
             o += k;
             match self.special(&mut out, &mut o, &mut i) {

@@ -2,12 +2,14 @@
 //!
 //! The event index skips every member value of every event — the whole text, 235 MB per
 //! 100,000 events. serde_json's skip (`RawValue`) goes token by token through its
-//! deserializer; this one walks bytes with an explicit stack and crosses strings eight
-//! bytes at a time. It accepts exactly JSON (RFC 8259: no raw control bytes in strings,
-//! only the defined escapes, `\u` with four hex digits, the number grammar, the three
-//! literals); anything else is `None`, and callers then ask serde_json, which also names
-//! the error. Nesting depth is unbounded here as in serde_json's skip: the stack spills
+//! deserializer; this one walks bytes with an explicit stack and crosses strings sixteen
+//! bytes at a time ([`super::simd`]). It accepts exactly JSON (RFC 8259: no raw control
+//! bytes in strings, only the defined escapes, `\u` with four hex digits, the number
+//! grammar, the three literals); anything else is `None`, and callers then ask serde_json,
+//! which also names the error. Nesting depth is unbounded here as in serde_json's skip: the stack spills
 //! from an array into a `Vec`.
+
+use super::simd::{STEP, first_special};
 
 /// Index just past any JSON whitespace at `i`.
 pub fn ws(b: &[u8], mut i: usize) -> usize {
@@ -17,31 +19,18 @@ pub fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A mask with the high bit set in the lowest byte of `word` that is `"`, `\` or below
-/// 0x20 (and possibly in higher bytes too: only the lowest flag is exact, and only it is
-/// used).
-pub fn special_bytes(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_at = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let quote = zero_at(word ^ (ONES * b'"' as u64));
-    let backslash = zero_at(word ^ (ONES * b'\\' as u64));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control
-}
-
 /// `i` is just past a string's opening quote: the index just past its closing quote, with
 /// every escape checked. Also whether the string had escapes.
 pub fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        while let Some(word) = b.get(i..i + 8) {
-            let special = special_bytes(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-            if special == 0 {
-                i += 8;
-            } else {
-                i += (special.trailing_zeros() / 8) as usize;
-                break;
+        while let Some(chunk) = b.get(i..i + STEP) {
+            match first_special(chunk.try_into().expect("a step")) {
+                None => i += STEP,
+                Some(k) => {
+                    i += k;
+                    break;
+                }
             }
         }
         match *b.get(i)? {

@@ -13,6 +13,7 @@ pub mod event;
 pub mod ipintel;
 pub mod json_scan;
 pub mod redact;
+pub mod simd;
 pub mod timing;
 
 use std::borrow::Cow;
