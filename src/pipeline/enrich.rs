@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::decode::{LogEvent, LogsData};
 use super::event::AuditEvent;
@@ -509,12 +508,7 @@ pub fn enrich<'a>(
     };
     // The last entry is the address the API server saw; earlier ones come from
     // X-Forwarded-For and can be forged by the client.
-    let source_ip = event
-        .member("sourceIPs")
-        .and_then(Value::as_array)
-        .and_then(|ips| ips.last())
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let source_ip = event.last_string_of("sourceIPs").map(str::to_string);
     let facts = source_ip
         .as_deref()
         .map(|ip| intel.lookup(ip))
@@ -537,7 +531,7 @@ pub fn enrich<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn ev(v: Value) -> AuditEvent<'static> {
         AuditEvent::from_value(&v)

@@ -441,6 +441,18 @@ impl<'a> AuditEvent<'a> {
         Some(self.raw(&self.root, self.find(&self.root, key, Segments::Keys)?))
     }
 
+    /// The last element of the top-level array `key` when it is a string (`sourceIPs`:
+    /// the address the API server saw), read from the text without building the array.
+    pub fn last_string_of(&self, key: &str) -> Option<&str> {
+        let i = self.find(&self.root, key, Segments::Keys)?;
+        if let Some(Some(v)) = self.root.members[i].slot.value.get() {
+            return v.as_array()?.last()?.as_str();
+        }
+        let items = self.container_of(&self.root, i).filter(|c| c.array)?;
+        let last = items.members.len().checked_sub(1)?;
+        self.place_str(Place::Member(items, last))
+    }
+
     /// The string at a JSON pointer, `""` when absent or not a string.
     pub fn str_at(&self, pointer: &str) -> &str {
         JsonDoc::string_at(self, pointer).unwrap_or("")
@@ -828,6 +840,7 @@ mod tests {
                 r#"{"user":{"groups":["system:authenticated","system:unauthenti\u0063ated",7]},"responseStatus":{"code":-1}}"#,
                 r#"{"responseStatus":{"code":4.5e2}}"#,
                 r#"{"user":{"groups":["a",null,{"x":1},"b\u0063",2.50,true,[]]},"sourceIPs":[]}"#,
+                r#"{"sourceIPs":["1.2.3.4",null],"a":["x","\u0031.2"],"b":"s","c":[[]]}"#,
             ]
             .map(String::from),
         );
@@ -934,6 +947,14 @@ mod tests {
                     }
                 }
                 checked += 1;
+            }
+            for (key, v) in whole.as_object().into_iter().flatten() {
+                let want = v.as_array().and_then(|a| a.last()).and_then(Value::as_str);
+                if v.is_array() {
+                    let unread = AuditEvent::parse(text).unwrap();
+                    assert_eq!(unread.last_string_of(key), want, "{key} in {text}");
+                }
+                assert_eq!(ev.last_string_of(key), want, "{key} in {text}");
             }
             let code = whole
                 .pointer("/responseStatus/code")
