@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -38,7 +39,7 @@ pub struct BatchContext {
 #[derive(Debug, Clone, Default)]
 pub struct IdentityCache {
     by_user: std::cell::RefCell<
-        std::collections::HashMap<Box<str>, Identity, foldhash::fast::RandomState>,
+        std::collections::HashMap<Box<str>, Rc<Identity>, foldhash::fast::RandomState>,
     >,
 }
 
@@ -47,21 +48,22 @@ impl IdentityCache {
     /// Longer `user` objects are worked out every time rather than kept.
     const MAX_KEY_BYTES: usize = 4096;
 
-    /// `identity(event)`, from the cache when an earlier event had the same `user` text.
-    pub fn identity(&self, event: &AuditEvent<'_>) -> Identity {
+    /// `identity(event)`, from the cache when an earlier event had the same `user` text
+    /// (shared, not copied: an identity is up to seven strings).
+    pub fn identity(&self, event: &AuditEvent<'_>) -> Rc<Identity> {
         let Some(user) = event
             .member_text("user")
             .filter(|u| u.len() <= Self::MAX_KEY_BYTES)
         else {
-            return identity(event);
+            return Rc::new(identity(event));
         };
         if let Some(known) = self.by_user.borrow().get(user) {
-            return known.clone();
+            return Rc::clone(known);
         }
-        let worked_out = identity(event);
+        let worked_out = Rc::new(identity(event));
         let mut by_user = self.by_user.borrow_mut();
         if by_user.len() < Self::MAX_ENTRIES {
-            by_user.insert(user.into(), worked_out.clone());
+            by_user.insert(user.into(), Rc::clone(&worked_out));
         }
         worked_out
     }
@@ -344,7 +346,7 @@ pub struct Enrichment<'a> {
     pub cw_timestamp: i64,
     pub cw_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<Identity>,
+    pub identity: Option<Rc<Identity>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -753,7 +755,7 @@ mod tests {
                 continue;
             };
             let expected = identity(&ev);
-            assert_eq!(cache.identity(&ev), expected, "{}", e.message);
+            assert_eq!(*cache.identity(&ev), expected, "{}", e.message);
             kinds.insert(format!("{:?}", expected.kind));
             events += 1;
         }
