@@ -161,8 +161,15 @@ fn note(t: &mut Tally, rule: usize, event: &AuditEvent<'_>, en: &Enrichment) {
         f.tags = tags;
         t.sample = Some(f);
     }
-    t.users.insert(event.username().to_string());
-    if let Some(ip) = &en.source_ip {
+    // Checked first: the same few users and addresses come back event after event, and
+    // inserting would copy the string each time.
+    let user = event.username();
+    if !t.users.contains(user) {
+        t.users.insert(user.to_string());
+    }
+    if let Some(ip) = &en.source_ip
+        && !t.ips.contains(ip)
+    {
         t.ips.insert(ip.clone());
     }
 }

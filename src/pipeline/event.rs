@@ -659,11 +659,9 @@ impl JsonDoc for AuditEvent<'_> {
             None => 0..items.members.len(),
             Some(e) => e.min(items.members.len())..e.saturating_add(1).min(items.members.len()),
         };
-        Some(
-            picked
-                .filter_map(|e| self.place_text(Place::Member(items, e)))
-                .collect(),
-        )
+        let mut texts = Vec::with_capacity(picked.len());
+        texts.extend(picked.filter_map(|e| self.place_text(Place::Member(items, e))));
+        Some(texts)
     }
 
     fn text_at_pointer(&self, pointer: &str) -> Option<Cow<'_, str>> {
