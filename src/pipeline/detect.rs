@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::enrich::{DetectionRef, Enrichment};
 use super::event::AuditEvent;
-use crate::rules::{EventView, RuleMatching, RuleSet};
+use crate::rules::{BatchMemo, EventView, RuleMatching, RuleSet};
 use crate::severity::Severity;
 
 /// One rule firing on one event.
@@ -109,13 +109,14 @@ pub fn detect(
     matching: RuleMatching,
     event: &AuditEvent<'_>,
     enrichment: &Enrichment,
+    memo: &BatchMemo,
 ) -> Vec<Finding> {
     let view = EventView {
         event,
         enrichment: Some(enrichment),
     };
     rules
-        .evaluate(&view, matching)
+        .evaluate_in_batch(&view, matching, memo)
         .into_iter()
         .map(|m| {
             let info = &rules.rules()[m.rule];

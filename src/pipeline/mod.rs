@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::archive::{ArchiveCodec, ArchiveKey, ArchiveWriter};
 use crate::filter_pattern::FilterPattern;
-use crate::rules::{RuleMatching, RuleSet};
+use crate::rules::{BatchMemo, RuleMatching, RuleSet};
 use crate::severity::Severity;
 use crate::timefmt::UtcHour;
 use decode::{Decoded, LogsData, QuarantineReason};
@@ -319,6 +319,7 @@ impl Pipeline {
         let mut seen: HashSet<(Cow<str>, Cow<str>), foldhash::fast::RandomState> =
             HashSet::default();
         let mut bursts = batch::BatchAggregator::new(self.options.batch_thresholds);
+        let rule_memo = BatchMemo::new();
         for (index, log) in data.log_events.iter().enumerate() {
             let t = sw.start();
             let parsed = AuditEvent::parse(&log.message);
@@ -360,7 +361,13 @@ impl Pipeline {
             sw.stop(Stage::Enrich, t);
             let t = sw.start();
             bursts.observe(&event, &en);
-            let findings = detect::detect(&self.rules, self.options.rule_matching, &event, &en);
+            let findings = detect::detect(
+                &self.rules,
+                self.options.rule_matching,
+                &event,
+                &en,
+                &rule_memo,
+            );
             en.detections = detect::detection_refs(&findings);
             for f in &findings {
                 *out.counters.findings.entry(f.severity).or_default() += 1;

@@ -16,7 +16,7 @@
 //! - `icontains`/`iglob`: ASCII case-insensitive. `bcontains`/`bstartswith`: hex operand.
 
 use super::ast::{Expr, Op, Rhs, Span, Value};
-use super::fields::{Ctx, Field, Vals};
+use super::fields::{Ctx, Field, SingleFieldMacros, Vals};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -316,6 +316,62 @@ fn one(op: Op, text: String) -> Option<CRhs> {
     })
 }
 
+/// The macros under `roots` whose every check reads the same plain event field, by node
+/// address, with that field's path: their result depends on that field's text alone.
+/// Macros of a single check are left out (looking the text up costs what the check does).
+pub(crate) fn single_field_macros(roots: &[&Node]) -> SingleFieldMacros {
+    fn field_of(
+        node: &Node,
+        path: &mut Option<&'static [&'static str]>,
+        checks: &mut usize,
+    ) -> bool {
+        match node {
+            Node::Const(_) => true,
+            Node::And(items) | Node::Or(items) => items.iter().all(|n| field_of(n, path, checks)),
+            Node::Not(inner) => field_of(inner, path, checks),
+            Node::Shared(inner) => field_of(inner, path, checks),
+            Node::Check(c) => {
+                *checks += 1;
+                match c.field.plain_path() {
+                    Some(p) if path.is_none_or(|known| known == p) => {
+                        *path = Some(p);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+    fn visit(node: &Node, out: &mut SingleFieldMacros, seen: &mut Vec<usize>) {
+        match node {
+            Node::Const(_) | Node::Check(_) => {}
+            Node::And(items) | Node::Or(items) => items.iter().for_each(|n| visit(n, out, seen)),
+            Node::Not(inner) => visit(inner, out, seen),
+            Node::Shared(inner) => {
+                let address = Arc::as_ptr(inner) as usize;
+                if seen.contains(&address) {
+                    return;
+                }
+                seen.push(address);
+                let (mut path, mut checks) = (None, 0);
+                if field_of(inner, &mut path, &mut checks)
+                    && checks > 1
+                    && let Some(path) = path
+                {
+                    out.insert(address, path);
+                }
+                visit(inner, out, seen);
+            }
+        }
+    }
+    let mut out = SingleFieldMacros::default();
+    let mut seen = Vec::new();
+    for root in roots {
+        visit(root, &mut out, &mut seen);
+    }
+    out
+}
+
 impl Node {
     pub fn eval(&self, ctx: &Ctx<'_>) -> bool {
         match self {
@@ -324,7 +380,10 @@ impl Node {
             Node::Or(items) => items.iter().any(|n| n.eval(ctx)),
             Node::Not(inner) => !inner.eval(ctx),
             Node::Check(c) => c.eval(ctx),
-            Node::Shared(inner) => ctx.shared(Arc::as_ptr(inner) as usize, || inner.eval(ctx)),
+            Node::Shared(inner) => {
+                let node = Arc::as_ptr(inner) as usize;
+                ctx.shared(node, || ctx.across_batch(node, || inner.eval(ctx)))
+            }
         }
     }
 }

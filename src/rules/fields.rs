@@ -51,8 +51,10 @@ type PathKey = (usize, usize);
 struct Memo<K, V>(RefCell<Vec<(K, V)>>);
 
 impl<K: PartialEq, V: Clone> Memo<K, V> {
+    /// Room for what one event's candidate rules usually read (about a dozen paths and a
+    /// dozen macros): growing from empty cost three reallocations per event.
     fn new() -> Self {
-        Memo(RefCell::new(Vec::new()))
+        Memo(RefCell::new(Vec::with_capacity(16)))
     }
 
     /// The value for `key`: `work()` the first time, the kept value after.
@@ -67,6 +69,54 @@ impl<K: PartialEq, V: Clone> Memo<K, V> {
     }
 }
 
+/// Macros whose every check reads one plain event field (in the built-in pack: the
+/// offensive-tool user agents, health and discovery URIs, system identities, alert stages):
+/// by node address, that field's path. Their result is a function
+/// of the field's text, so a batch can keep it ([`BatchMemo`]).
+pub(crate) type SingleFieldMacros = HashMap<usize, &'static [&'static str]>;
+
+/// What single-field macros gave for the texts already seen in one batch: a batch's events
+/// come from a few user agents and identities, and the offensive-tool macro alone ran seven
+/// substring searches over every event's user agent. Bounded: a batch of all-different
+/// texts evaluates as it would without it. Only valid with the [`RuleSet`] it was used with
+/// (keys are that set's node addresses).
+///
+/// [`RuleSet`]: super::RuleSet
+#[derive(Debug, Default)]
+pub struct BatchMemo {
+    /// By node address, then by the field's text.
+    results: RefCell<HashMap<usize, HashMap<Box<str>, bool>>>,
+    entries: std::cell::Cell<usize>,
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+impl BatchMemo {
+    const MAX_ENTRIES: usize = 4096;
+    /// Longer texts are evaluated every time rather than kept.
+    const MAX_TEXT_BYTES: usize = 1024;
+
+    pub fn new() -> Self {
+        BatchMemo::default()
+    }
+
+    /// How many results are kept.
+    pub fn len(&self) -> usize {
+        self.entries.get()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A batch's memo and the rule set's single-field macros, for [`Ctx::in_batch`].
+#[derive(Clone, Copy)]
+pub(crate) struct BatchLink<'a> {
+    pub memo: &'a BatchMemo,
+    pub macros: &'a SingleFieldMacros,
+}
+
 /// One event being evaluated; caches the pod spec lookup and the path fields read.
 pub struct Ctx<'a> {
     pub event: &'a dyn JsonDoc,
@@ -79,6 +129,7 @@ pub struct Ctx<'a> {
     /// Shared (macro) conditions already evaluated for this event, by node address: the
     /// candidate rules of one event name the same macros (`eaw_kevt` in nearly all).
     shared: Memo<usize, bool>,
+    batch: Option<BatchLink<'a>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -89,7 +140,58 @@ impl<'a> Ctx<'a> {
             pod_spec: OnceCell::new(),
             paths: Memo::new(),
             shared: Memo::new(),
+            batch: None,
         }
+    }
+
+    /// As [`Ctx::new`], for an event of a batch whose single-field macro results are kept
+    /// in `link.memo`.
+    pub(crate) fn in_batch(
+        event: &'a dyn JsonDoc,
+        enrichment: Option<&'a dyn EnrichmentDoc>,
+        link: BatchLink<'a>,
+    ) -> Self {
+        Ctx {
+            batch: Some(link),
+            ..Ctx::new(event, enrichment)
+        }
+    }
+
+    /// The shared condition at `node` for this event: from the batch's memo when `node`
+    /// reads a single field whose text an earlier event of the batch had, else `eval()`.
+    pub fn across_batch(&self, node: usize, eval: impl FnOnce() -> bool) -> bool {
+        let Some(link) = self.batch else {
+            return eval();
+        };
+        let Some(path) = link.macros.get(&node) else {
+            return eval();
+        };
+        let Some(text) = self
+            .path_text(path)
+            .filter(|t| t.len() <= BatchMemo::MAX_TEXT_BYTES)
+        else {
+            return eval();
+        };
+        let known = link
+            .memo
+            .results
+            .borrow()
+            .get(&node)
+            .and_then(|by_text| by_text.get(text.as_ref()).copied());
+        if let Some(known) = known {
+            return known;
+        }
+        // Not borrowed while `eval` runs: it may reach another single-field macro.
+        let result = eval();
+        let memo = link.memo;
+        if memo.entries.get() < BatchMemo::MAX_ENTRIES {
+            let mut results = memo.results.borrow_mut();
+            let by_text = results.entry(node).or_default();
+            if by_text.insert(text.as_ref().into(), result).is_none() {
+                memo.entries.set(memo.entries.get() + 1);
+            }
+        }
+        result
     }
 
     /// The value of the shared condition at `node` for this event: `eval()` the first time.

@@ -34,6 +34,7 @@ pub mod parser;
 pub mod snapshot;
 
 pub use error::{RuleDiagnostic, RulesError};
+pub use fields::BatchMemo;
 
 use crate::doc::{EnrichmentDoc, JsonDoc};
 use crate::severity::Severity;
@@ -96,6 +97,8 @@ pub struct RuleSet {
     infos: Vec<RuleInfo>,
     compiled: Vec<load::Compiled>,
     index: index::RuleIndex,
+    /// The macros a [`BatchMemo`] may keep results of.
+    single_field: fields::SingleFieldMacros,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -134,10 +137,13 @@ impl RuleSet {
             .map(|(info, c)| info.enabled.then_some(&c.node))
             .collect();
         let index = index::RuleIndex::build(&conditions);
+        let roots: Vec<_> = conditions.iter().flatten().copied().collect();
+        let single_field = compile::single_field_macros(&roots);
         RuleSet {
             infos,
             compiled,
             index,
+            single_field,
         }
     }
 
@@ -149,9 +155,29 @@ impl RuleSet {
     /// The enabled rules that match `ev`, in file order (only the first with
     /// [`RuleMatching::First`]).
     pub fn evaluate(&self, ev: &EventView<'_>, matching: RuleMatching) -> Vec<RuleMatch> {
-        let ctx = Ctx::new(ev.event, ev.enrichment);
+        self.evaluate_in(Ctx::new(ev.event, ev.enrichment), matching)
+    }
+
+    /// As [`RuleSet::evaluate`], for one of a batch's events: the results of macros that
+    /// read a single field are kept in `memo` for the batch's other events with the same
+    /// text in that field. `memo` must be used with this rule set only.
+    pub fn evaluate_in_batch(
+        &self,
+        ev: &EventView<'_>,
+        matching: RuleMatching,
+        memo: &BatchMemo,
+    ) -> Vec<RuleMatch> {
+        let link = fields::BatchLink {
+            memo,
+            macros: &self.single_field,
+        };
+        self.evaluate_in(Ctx::in_batch(ev.event, ev.enrichment, link), matching)
+    }
+
+    fn evaluate_in(&self, ctx: Ctx<'_>, matching: RuleMatching) -> Vec<RuleMatch> {
+        let ev = ctx.event;
         let mut out = Vec::new();
-        for i in self.index.candidates(ev.event).iter() {
+        for i in self.index.candidates(ev).iter() {
             let rule = &self.compiled[i];
             if !rule.node.eval(&ctx) {
                 continue;

@@ -741,12 +741,20 @@ fn the_rule_index_and_the_snapshot_change_no_result() {
     let log = Default::default();
     let mut checked = 0;
     let mut fired = 0;
+    // One memo for every event: results kept from earlier events must be this one's.
+    let memo = BatchMemo::new();
     let mut check = |ev: &dyn crate::doc::JsonDoc, en: Option<&dyn crate::doc::EnrichmentDoc>| {
         let view = EventView {
             event: ev,
             enrichment: en,
         };
         let indexed = set.evaluate(&view, RuleMatching::All);
+        assert_eq!(
+            indexed,
+            set.evaluate_in_batch(&view, RuleMatching::All, &memo),
+            "{}",
+            ev.json_text()
+        );
         assert_eq!(
             indexed,
             set.evaluate_every_rule(&view),
@@ -790,6 +798,99 @@ fn the_rule_index_and_the_snapshot_change_no_result() {
     assert!(
         checked > 3000 && fired > 100,
         "{checked} events, {fired} matches"
+    );
+    assert!(memo.len() > 10, "{} results kept", memo.len());
+}
+
+/// A macro whose checks all read one plain field is evaluated once per distinct text of
+/// that field in a batch; the others every time. Results equal evaluating each event on its
+/// own, and the memo stops growing at its bound.
+#[test]
+fn single_field_macros_are_kept_per_batch_by_their_text() {
+    let text = r#"
+- macro: bad_agent
+  condition: (ka.useragent icontains hunter or ka.useragent startswith evil)
+- macro: mixed
+  condition: (ka.useragent icontains tool or ka.verb = delete)
+- macro: one_check
+  condition: ka.useragent icontains kubectl
+- rule: Bad agent
+  desc: d
+  condition: bad_agent and ka.verb = get
+  output: "bad %ka.useragent"
+  priority: high
+- rule: Mixed
+  desc: d
+  condition: mixed
+  output: mixed
+  priority: low
+- rule: One
+  desc: d
+  condition: one_check
+  output: one
+  priority: low
+"#;
+    let (set, _) = load_ok(&[src("memo.yaml", text)]);
+    let memoized: Vec<_> = set.single_field.values().collect();
+    assert_eq!(memoized, [&&["userAgent"][..]], "only bad_agent");
+    let event = |agent: &str, verb: &str| {
+        json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a",
+            "stage": "ResponseComplete", "verb": verb, "userAgent": agent,
+            "user": {"username": "u"}})
+    };
+    let agents = [
+        "kube-hunter/1",
+        "kubectl/1.29",
+        "EVIL",
+        "evil/2",
+        "x-tool",
+        "Hunter",
+    ];
+    let memo = BatchMemo::new();
+    let mut fired = 0;
+    for i in 0..60 {
+        let verb = ["get", "delete", "list"][(i / agents.len()) % 3];
+        let ev = event(agents[i % agents.len()], verb);
+        let view = EventView {
+            event: &ev,
+            enrichment: None,
+        };
+        let alone = set.evaluate(&view, RuleMatching::All);
+        assert_eq!(
+            set.evaluate_in_batch(&view, RuleMatching::All, &memo),
+            alone
+        );
+        fired += alone.len();
+    }
+    assert!(fired > 20, "{fired}");
+    // `EVIL` is not `evil`: startswith is case-sensitive, so each text has its own result.
+    assert_eq!(memo.len(), agents.len());
+    // Bounded: a batch of all-different agents keeps 4,096 and still answers right.
+    let memo = BatchMemo::new();
+    for i in 0..5000 {
+        let agent = if i % 7 == 0 {
+            format!("evil-{i}")
+        } else {
+            format!("agent-{i}")
+        };
+        let ev = event(&agent, "get");
+        let view = EventView {
+            event: &ev,
+            enrichment: None,
+        };
+        assert_eq!(
+            set.evaluate_in_batch(&view, RuleMatching::All, &memo),
+            set.evaluate(&view, RuleMatching::All),
+            "{agent}"
+        );
+    }
+    assert_eq!(memo.len(), 4096);
+    // The built-in pack's offensive-tool macro is one of them.
+    assert!(
+        RuleSet::builtin()
+            .single_field
+            .values()
+            .any(|p| *p == ["userAgent"])
     );
 }
 
