@@ -9,7 +9,7 @@
 //! only returns what serde_json would have returned (a test checks that on every shape).
 
 use super::decode::{LogEvent, LogsData};
-use super::simd::{STEP, first_special};
+use super::simd::{STEP, Specials, first_special};
 
 /// `LogsData` from `json`, or `None` to let serde_json read it.
 pub fn scan(json: &[u8]) -> Option<LogsData> {
@@ -171,11 +171,13 @@ impl Reader<'_> {
         Some(())
     }
 
-    /// A string token, decoded. Sixteen bytes at a time ([`super::simd`]): each step is
-    /// copied out whole, then the copy is cut back at the first quote, backslash or control
-    /// byte in it, if any. The output is written by index into a buffer kept a step longer
-    /// than what is written (no length bookkeeping per step): in a `message`, a `\"` every
-    /// nine bytes or so ends most steps, so the work per escape is what counts.
+    /// A string token, decoded. Sixteen bytes at a time ([`super::simd`]): a step's stops
+    /// (quotes, backslashes, control bytes) are found at once, and each run between two of
+    /// them is copied as a whole step, the next escape's decoded byte then written over its
+    /// end. The output is written by index into a buffer kept two steps longer than what is
+    /// written (no length bookkeeping per run). In a `message` a `\"` comes every nine
+    /// bytes or so, so the work per escape is what counts: the escapes of a step are taken
+    /// one after another from its mask, not each found by a scan of its own.
     fn string(&mut self) -> Option<String> {
         if self.b.get(self.i) != Some(&b'"') {
             return None;
@@ -184,10 +186,54 @@ impl Reader<'_> {
         let mut i = self.i + 1;
         let mut out = std::mem::take(&mut self.scratch);
         let mut o = 0;
-        let decoded = loop {
-            if out.len() < o + STEP {
+        let decoded = 'string: loop {
+            if out.len() < o + 2 * STEP {
                 out.resize(2 * out.len() + 64, 0);
             }
+            // A whole step, with a step after it to copy runs from.
+            if let Some(ahead) = b.get(i..i + 2 * STEP) {
+                let step: &[u8; STEP] = ahead[..STEP].try_into().expect("a step");
+                let mut stops = Specials::of(step);
+                if stops.first().is_none() {
+                    out[o..o + STEP].copy_from_slice(step);
+                    i += STEP;
+                    o += STEP;
+                    continue;
+                }
+                // `from`: the step's next byte to copy.
+                let mut from = 0;
+                loop {
+                    out[o..o + STEP].copy_from_slice(&ahead[from..from + STEP]);
+                    let Some(k) = stops.first() else {
+                        o += STEP - from;
+                        i += STEP;
+                        continue 'string;
+                    };
+                    o += k - from;
+                    match ahead[k] {
+                        b'\\' => {
+                            let decoded = ESCAPES[usize::from(ahead[k + 1])];
+                            if decoded == 0 {
+                                break 'string None;
+                            }
+                            out[o] = decoded;
+                            o += 1;
+                            from = k + 2;
+                            stops = stops.after(k + 1);
+                            if from >= STEP {
+                                i += from;
+                                continue 'string;
+                            }
+                        }
+                        b'"' => {
+                            i += k + 1;
+                            break 'string Some(());
+                        }
+                        _ => break 'string None,
+                    }
+                }
+            }
+            // The last bytes of the input: one stop at a time.
             let Some(chunk) = b.get(i..i + STEP) else {
                 // The tail, shorter than a step.
                 match *b.get(i)? {
@@ -236,18 +282,12 @@ impl Reader<'_> {
                 Special::End
             }
             b'\\' => {
-                out[*o] = match b.get(*i + 1) {
-                    Some(b'"') => b'"',
-                    Some(b'\\') => b'\\',
-                    Some(b'/') => b'/',
-                    Some(b'n') => b'\n',
-                    Some(b't') => b'\t',
-                    Some(b'r') => b'\r',
-                    Some(b'b') => 0x08,
-                    Some(b'f') => 0x0c,
-                    // `\u`: rare in CloudWatch's output; serde_json decodes it.
-                    _ => return Special::Invalid,
-                };
+                // `\u` is rare in CloudWatch's output; serde_json decodes it.
+                let decoded = b.get(*i + 1).map_or(0, |&c| ESCAPES[usize::from(c)]);
+                if decoded == 0 {
+                    return Special::Invalid;
+                }
+                out[*o] = decoded;
                 *o += 1;
                 *i += 2;
                 Special::Escape
@@ -256,6 +296,21 @@ impl Reader<'_> {
         }
     }
 }
+
+/// What the byte after a backslash decodes to; 0 where serde_json must judge (`\\u`, rare
+/// in CloudWatch's output, or not an escape at all). No escape decodes to 0.
+const ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'/' as usize] = b'/';
+    t[b'n' as usize] = b'\n';
+    t[b't' as usize] = b'\t';
+    t[b'r' as usize] = b'\r';
+    t[b'b' as usize] = 0x08;
+    t[b'f' as usize] = 0x0c;
+    t
+};
 
 /// What [`Reader::special`] found.
 enum Special {
@@ -270,6 +325,55 @@ mod tests {
 
     fn serde(json: &[u8]) -> Option<LogsData> {
         serde_json::from_slice(json).ok()
+    }
+
+    /// Every escape, those CloudWatch writes and those it does not (`\u`, a bad escape, a
+    /// raw control byte), at every position of a step and next to another, with more than
+    /// two steps of input after the message (the whole-step path): the scan decodes
+    /// CloudWatch's as serde_json does and leaves the rest to serde_json.
+    #[test]
+    fn escapes_at_every_position_of_a_step() {
+        let payload = |msg: &str| {
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","logEvents":[{{"id":"1","timestamp":5,"message":"{msg}"}},{{"id":"2","timestamp":6,"message":"{}"}}]}}"#,
+                "p".repeat(80)
+            )
+        };
+        let cloudwatch = [
+            r#"\""#, r#"\\"#, r#"\/"#, r#"\n"#, r#"\t"#, r#"\r"#, r#"\b"#, r#"\f"#,
+        ];
+        let others = [r#"\u00e9"#, r#"\x"#, "\u{1}", "\t", r#"\"#];
+        let mut decoded = 0;
+        for lead in 0..2 * STEP + 3 {
+            for (a, first) in cloudwatch.iter().chain(&others).enumerate() {
+                for (b, second) in cloudwatch.iter().chain(&others).enumerate() {
+                    let msg = format!(
+                        "{}{first}{second}{}",
+                        "a".repeat(lead),
+                        "z".repeat(lead % 5)
+                    );
+                    let json = payload(&msg);
+                    let got = scan(json.as_bytes());
+                    if a < cloudwatch.len() && b < cloudwatch.len() {
+                        assert!(got.is_some(), "{msg}");
+                        decoded += 1;
+                    }
+                    if let Some(got) = got {
+                        assert_eq!(Some(got), serde(json.as_bytes()), "{msg}");
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            decoded,
+            (2 * STEP + 3) * cloudwatch.len() * cloudwatch.len()
+        );
+        // Nothing but escapes, over many steps; and the closing quote at every position.
+        for n in 0..40 {
+            let json = payload(&r#"\"\\"#.repeat(n));
+            assert_eq!(scan(json.as_bytes()), serde(json.as_bytes()), "{n}");
+            assert!(scan(json.as_bytes()).is_some());
+        }
     }
 
     /// Whenever the scan answers, it answers what serde_json would; and it answers for

@@ -1,11 +1,11 @@
 //! Where the next byte a JSON string scan must stop at is: `"`, `\` or a control byte.
 //!
-//! Both string scans — the envelope's `message` decode and the event index's string skip —
-//! step through sixteen bytes at a time with [`first_special`]: SSE2 on x86-64 and NEON on
-//! arm64, both part of those targets' base instruction sets (no run-time detection), and
-//! two eight-byte words of bit arithmetic elsewhere. Strings in audit events are short and
-//! the envelope has a `\"` every nine bytes or so, so what counts is the cost of finding
-//! one stop, not the bytes per second of a long run.
+//! The string scans — the envelope's `message` decode, the event index's string skip, the
+//! archive's string writer — step through sixteen bytes at a time with [`Specials`]: SSE2
+//! on x86-64 and NEON on arm64, both part of those targets' base instruction sets (no
+//! run-time detection), byte by byte elsewhere. Strings in audit events are short and the
+//! envelope has a `\"` every nine bytes or so, so what counts is the cost per stop, not the
+//! bytes per second of a long run.
 //!
 //! This file uses nothing outside `core`, so `make test-arm64` compiles it alone for
 //! aarch64 and runs its tests under qemu: the NEON path is tested without an arm64 machine.
@@ -19,92 +19,118 @@ pub fn is_special(c: u8) -> bool {
     c == b'"' || c == b'\\' || c < 0x20
 }
 
-/// The position of the first byte of `chunk` that [`is_special`], if any. (`None` is
-/// decided before any position is worked out: a scan's next step then does not wait for
-/// it.)
+/// The positions in one step of the bytes that [`is_special`]: a bit mask with
+/// [`Specials::BITS`] bits per byte (SSE2's `movemask` gives one; NEON has no `movemask`,
+/// and narrowing each 16-bit lane by 4 bits gives four, all set for a hit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Specials(u64);
+
+impl Specials {
+    const BITS: u32 = if cfg!(target_arch = "aarch64") { 4 } else { 1 };
+
+    /// The stops in `chunk`.
+    #[inline(always)]
+    pub fn of(chunk: &[u8; STEP]) -> Specials {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::arch::x86_64::*;
+            // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `chunk`.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast());
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                // v <= 0x1f (unsigned) exactly when min(v, 0x1f) == v.
+                let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+            };
+            Specials(u64::from(mask))
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            use core::arch::aarch64::*;
+            // SAFETY: NEON is part of AArch64; the load reads exactly the 16 bytes of `chunk`.
+            let nibbles = unsafe {
+                let v = vld1q_u8(chunk.as_ptr());
+                let quote = vceqq_u8(v, vdupq_n_u8(b'"'));
+                let backslash = vceqq_u8(v, vdupq_n_u8(b'\\'));
+                let control = vcltq_u8(v, vdupq_n_u8(0x20));
+                let hit = vorrq_u8(vorrq_u8(quote, backslash), control);
+                let narrowed = vshrn_n_u16::<4>(vreinterpretq_u16_u8(hit));
+                vget_lane_u64::<0>(vreinterpret_u64_u8(narrowed))
+            };
+            Specials(nibbles)
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            Specials::bytewise(chunk)
+        }
+    }
+
+    /// [`Specials::of`] byte by byte: other targets' path.
+    #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+    fn bytewise(chunk: &[u8; STEP]) -> Specials {
+        Specials(chunk.iter().enumerate().fold(0, |mask, (k, &c)| {
+            mask | u64::from(is_special(c)) << (k as u32 * Specials::BITS)
+        }))
+    }
+
+    /// The first stop, if any. (`None` is decided before any position is worked out: a
+    /// scan's next step then does not wait for it.)
+    #[inline(always)]
+    pub fn first(self) -> Option<usize> {
+        if self.0 == 0 {
+            None
+        } else {
+            Some((self.0.trailing_zeros() / Specials::BITS) as usize)
+        }
+    }
+
+    /// The stops after position `k` (those at `k` and before it dropped).
+    #[inline(always)]
+    pub fn after(self, k: usize) -> Specials {
+        let dropped = (k as u32 + 1) * Specials::BITS;
+        if dropped >= u64::BITS {
+            Specials(0)
+        } else {
+            Specials(self.0 & (u64::MAX << dropped))
+        }
+    }
+}
+
+/// The position of the first byte of `chunk` that [`is_special`], if any.
 #[inline(always)]
 pub fn first_special(chunk: &[u8; STEP]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::*;
-        // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `chunk`.
-        let mask = unsafe {
-            let v = _mm_loadu_si128(chunk.as_ptr().cast());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            // v <= 0x1f (unsigned) exactly when min(v, 0x1f) == v.
-            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
-        };
-        if mask == 0 {
-            None
-        } else {
-            Some(mask.trailing_zeros() as usize)
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        use core::arch::aarch64::*;
-        // SAFETY: NEON is part of AArch64; the load reads exactly the 16 bytes of `chunk`.
-        let nibbles = unsafe {
-            let v = vld1q_u8(chunk.as_ptr());
-            let quote = vceqq_u8(v, vdupq_n_u8(b'"'));
-            let backslash = vceqq_u8(v, vdupq_n_u8(b'\\'));
-            let control = vcltq_u8(v, vdupq_n_u8(0x20));
-            let hit = vorrq_u8(vorrq_u8(quote, backslash), control);
-            // NEON has no movemask: narrowing each 16-bit lane by 4 bits leaves four bits
-            // per byte, all set for a hit, in one 64-bit word.
-            let narrowed = vshrn_n_u16::<4>(vreinterpretq_u16_u8(hit));
-            vget_lane_u64::<0>(vreinterpret_u64_u8(narrowed))
-        };
-        if nibbles == 0 {
-            None
-        } else {
-            Some((nibbles.trailing_zeros() / 4) as usize)
-        }
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        first_special_words(chunk)
-    }
-}
-
-/// [`first_special`] with two eight-byte words of bit arithmetic: other targets' path.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
-pub fn first_special_words(chunk: &[u8; STEP]) -> Option<usize> {
-    let (lo, hi) = chunk.split_at(STEP / 2);
-    let word = |w: &[u8]| special_bytes(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-    match (word(lo), word(hi)) {
-        (0, 0) => None,
-        (0, h) => Some(STEP / 2 + (h.trailing_zeros() / 8) as usize),
-        (l, _) => Some((l.trailing_zeros() / 8) as usize),
-    }
-}
-
-/// A mask with the high bit set in the lowest byte of `word` that [`is_special`] (and
-/// possibly in higher bytes too: only the lowest flag is exact, and only it is used).
-fn special_bytes(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_at = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let quote = zero_at(word ^ (ONES * b'"' as u64));
-    let backslash = zero_at(word ^ (ONES * b'\\' as u64));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    quote | backslash | control
+    Specials::of(chunk).first()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn by_definition(chunk: &[u8; STEP]) -> Option<usize> {
-        chunk.iter().position(|&c| is_special(c))
+    /// Every stop of `chunk`, in order, read with `first` and `after` as the scans do.
+    fn stops(mut m: Specials) -> Vec<usize> {
+        let mut out = Vec::new();
+        while let Some(k) = m.first() {
+            out.push(k);
+            m = m.after(k);
+        }
+        out
     }
 
     fn check(chunk: &[u8; STEP]) {
-        let want = by_definition(chunk);
-        assert_eq!(first_special(chunk), want, "{chunk:?}");
-        assert_eq!(first_special_words(chunk), want, "{chunk:?}");
+        let want: Vec<usize> = (0..STEP).filter(|&k| is_special(chunk[k])).collect();
+        assert_eq!(first_special(chunk), want.first().copied(), "{chunk:?}");
+        assert_eq!(stops(Specials::of(chunk)), want, "{chunk:?}");
+        assert_eq!(stops(Specials::bytewise(chunk)), want, "{chunk:?}");
+        // Dropping through any position leaves the stops after it.
+        for k in 0..STEP + 2 {
+            let later: Vec<usize> = want.iter().copied().filter(|&w| w > k).collect();
+            assert_eq!(
+                stops(Specials::of(chunk).after(k)),
+                later,
+                "{chunk:?} after {k}"
+            );
+        }
     }
 
     /// Every byte value at every position, on backgrounds of plain bytes, of bytes with the
