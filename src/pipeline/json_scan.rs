@@ -282,6 +282,66 @@ mod tests {
         }
     }
 
+    /// Every escape and non-escape at every position of a step, alone, in pairs and in
+    /// runs, with more text after the string: accepted exactly when serde_json accepts it,
+    /// ending just past the closing quote, and reporting whether it had escapes.
+    #[test]
+    fn string_escapes_at_every_position_of_a_step() {
+        let serde_ok = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+        let pieces = [
+            r#"\""#,
+            r#"\\"#,
+            r#"\/"#,
+            r#"\b"#,
+            r#"\f"#,
+            r#"\n"#,
+            r#"\r"#,
+            r#"\t"#,
+            r#"\u00e9"#,
+            r#"\u12"#,
+            r#"\x"#,
+            "\t",
+            "\u{1}",
+            r#"\"#,
+            "é",
+            "x",
+        ];
+        let after = format!(",{}", "\"p\"".repeat(2 * STEP));
+        let mut checked = 0;
+        for lead in 0..2 * STEP + 3 {
+            for first in pieces {
+                for second in pieces {
+                    let body = format!(
+                        "{}{first}{second}{}",
+                        "a".repeat(lead),
+                        "z".repeat(lead % 5)
+                    );
+                    let string = format!("\"{body}\"");
+                    let text = format!("{string}{after}");
+                    let got = skip_string(text.as_bytes(), 1);
+                    if serde_ok(&string) {
+                        assert_eq!(got, Some((string.len(), body.contains('\\'))), "{string:?}");
+                        checked += 1;
+                    } else if let Some((end, _)) = got {
+                        // Ended elsewhere (a lone backslash escapes the closing quote, a
+                        // quote ends it early): where serde_json sees a string end too.
+                        assert!(end != string.len() && serde_ok(&text[..end]), "{string:?}");
+                    }
+                }
+            }
+        }
+        assert!(checked > 2 * STEP * 100, "{checked}");
+        for n in 0..40 {
+            let string = format!("\"{}\"", r#"\"\\"#.repeat(n));
+            let text = format!("{string}{after}");
+            assert_eq!(
+                skip_string(text.as_bytes(), 1),
+                Some((string.len(), n > 0)),
+                "{n}"
+            );
+        }
+    }
+
     /// Nesting on both sides of the closer stack's inline part (32 levels), with a wrong
     /// closer at every depth: the scan agrees with serde_json (whose own limit is 128).
     #[test]
