@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::pipeline::simd::{STEP, first_special};
+use crate::pipeline::simd::skip_plain;
 
 /// A value the archive writes into each event's line.
 pub trait WriteJson: Serialize {
@@ -29,15 +29,7 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     let mut i = 0;
     loop {
-        while let Some(chunk) = b.get(i..i + STEP) {
-            match first_special(chunk.try_into().expect("a step")) {
-                None => i += STEP,
-                Some(k) => {
-                    i += k;
-                    break;
-                }
-            }
-        }
+        i = skip_plain(b, i);
         let Some(&c) = b.get(i) else {
             break;
         };

@@ -9,7 +9,7 @@
 //! which also names the error. Nesting depth is unbounded here as in serde_json's skip: the stack spills
 //! from an array into a `Vec`.
 
-use super::simd::{STEP, first_special};
+use super::simd::skip_plain;
 
 /// Index just past any JSON whitespace at `i`.
 pub fn ws(b: &[u8], mut i: usize) -> usize {
@@ -24,15 +24,7 @@ pub fn ws(b: &[u8], mut i: usize) -> usize {
 pub fn skip_string(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        while let Some(chunk) = b.get(i..i + STEP) {
-            match first_special(chunk.try_into().expect("a step")) {
-                None => i += STEP,
-                Some(k) => {
-                    i += k;
-                    break;
-                }
-            }
-        }
+        i = skip_plain(b, i);
         match *b.get(i)? {
             b'"' => return Some((i + 1, escaped)),
             b'\\' => {
@@ -196,6 +188,7 @@ fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::simd::STEP;
 
     fn accepts(text: &str) -> bool {
         let b = text.as_bytes();

@@ -103,6 +103,20 @@ pub fn first_special(chunk: &[u8; STEP]) -> Option<usize> {
     Specials::of(chunk).first()
 }
 
+/// Past the whole steps of `b` from `i` that hold no stop: the index of the first stop in
+/// a step, or where the tail shorter than a step starts (which the caller reads byte by
+/// byte).
+#[inline(always)]
+pub fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + STEP) {
+        match first_special(chunk.try_into().expect("a step")) {
+            None => i += STEP,
+            Some(k) => return i + k,
+        }
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +178,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// `skip_plain` stops at the first stop, or where fewer than a step's bytes are left.
+    #[test]
+    fn skip_plain_stops_at_the_first_stop_or_the_tail() {
+        let text = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+        assert_eq!(skip_plain(text, 0), text.len() - text.len() % STEP);
+        assert_eq!(skip_plain(text, 5), 5 + (text.len() - 5) / STEP * STEP);
+        for at in 0..text.len() {
+            let mut t = *text;
+            t[at] = b'"';
+            let got = skip_plain(&t, 0);
+            let tail = text.len() - text.len() % STEP;
+            assert_eq!(got, if at < tail { at } else { tail }, "{at}");
         }
     }
 
