@@ -87,6 +87,8 @@ pub struct BatchMemo {
     /// By node address, then by the field's text.
     results: RefCell<HashMap<usize, HashMap<Box<str>, bool>>>,
     entries: std::cell::Cell<usize>,
+    /// The address of the rule set's macro table the results belong to.
+    owner: std::cell::Cell<usize>,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -98,6 +100,16 @@ impl BatchMemo {
 
     pub fn new() -> Self {
         BatchMemo::default()
+    }
+
+    /// Ties the memo to the macro table `macros`; results kept for another table are
+    /// dropped (a memo handed to a second rule set must not answer with the first's).
+    pub(crate) fn bind(&self, macros: &SingleFieldMacros) {
+        let owner = macros as *const SingleFieldMacros as usize;
+        if self.owner.replace(owner) != owner {
+            self.results.borrow_mut().clear();
+            self.entries.set(0);
+        }
     }
 
     /// How many results are kept.

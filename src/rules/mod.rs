@@ -160,13 +160,14 @@ impl RuleSet {
 
     /// As [`RuleSet::evaluate`], for one of a batch's events: the results of macros that
     /// read a single field are kept in `memo` for the batch's other events with the same
-    /// text in that field. `memo` must be used with this rule set only.
+    /// text in that field. A memo last used with another rule set starts over.
     pub fn evaluate_in_batch(
         &self,
         ev: &EventView<'_>,
         matching: RuleMatching,
         memo: &BatchMemo,
     ) -> Vec<RuleMatch> {
+        memo.bind(&self.single_field);
         let link = fields::BatchLink {
             memo,
             macros: &self.single_field,

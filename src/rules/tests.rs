@@ -885,6 +885,25 @@ fn single_field_macros_are_kept_per_batch_by_their_text() {
         );
     }
     assert_eq!(memo.len(), 4096);
+    // A memo handed to another rule set starts over rather than answer with this one's.
+    let (other, _) = load_ok(&[src("other.yaml", &text.replace("hunter", "kubectl"))]);
+    let ev = event("kubectl/1.29", "get");
+    let view = EventView {
+        event: &ev,
+        enrichment: None,
+    };
+    assert_eq!(
+        set.evaluate_in_batch(&view, RuleMatching::All, &memo),
+        set.evaluate(&view, RuleMatching::All)
+    );
+    let mine = other.evaluate_in_batch(&view, RuleMatching::All, &memo);
+    assert_eq!(mine, other.evaluate(&view, RuleMatching::All));
+    assert!(
+        mine.iter()
+            .any(|m| other.rules()[m.rule].name == "Bad agent")
+    );
+    // The first set's results were dropped; only the second's one is kept.
+    assert_eq!(memo.len(), 1);
     // The built-in pack's offensive-tool macro is one of them.
     assert!(
         RuleSet::builtin()
