@@ -192,11 +192,18 @@ fn index_object(text: &str, range: Range<usize>) -> Result<Vec<Member>, serde_js
         .and_then(|m| de.end().map(|_| m))
 }
 
+/// An audit event has about twenty members, the objects inside it a handful (`user`,
+/// `objectRef`, `responseStatus`): eight members stay under glibc's per-thread cache limit
+/// (1 KiB); twenty-four did not and took the slower general path for every nested object.
+const EVENT_MEMBERS: usize = 24;
+const NESTED_MEMBERS: usize = 8;
+
 /// Indexes the object or array at `range` of `text` with [`json_scan`] (only whitespace may
 /// follow it before `range.end`: the whole event may end in a newline). `None` when the
 /// scan does not accept it: then serde_json indexes an object and names the error, and an
-/// array is parsed whole.
-fn scan_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
+/// array is parsed whole. `room` is how many members an object is expected to have (its
+/// index's first allocation).
+fn scan_container(text: &str, range: Range<usize>, room: usize) -> Option<ObjectIndex> {
     let b = &text.as_bytes()[..range.end];
     let array = match b.get(range.start)? {
         b'{' => false,
@@ -204,16 +211,7 @@ fn scan_container(text: &str, range: Range<usize>) -> Option<ObjectIndex> {
         _ => return None,
     };
     let close = if array { b']' } else { b'}' };
-    // An audit event has about twenty members, the objects inside it a handful (`user`,
-    // `objectRef`, `responseStatus`): eight members stay under glibc's per-thread cache
-    // limit (1 KiB), twenty-four did not and took the slower general path for every
-    // nested object.
-    let top_level = range.start == json_scan::ws(b, 0) && range.end == text.len();
-    let mut members = Vec::with_capacity(match (array, top_level) {
-        (true, _) => 4,
-        (false, true) => 24,
-        (false, false) => 8,
-    });
+    let mut members = Vec::with_capacity(if array { 4 } else { room });
     let mut i = json_scan::ws(b, range.start + 1);
     if b.get(i) == Some(&close) {
         return (json_scan::ws(b, i + 1) == b.len()).then(|| ObjectIndex::new(members, array));
@@ -264,7 +262,7 @@ fn index(text: &str) -> Result<Vec<Member>, EventError> {
     }
     let start = json_scan::ws(text.as_bytes(), 0);
     if text.as_bytes().get(start) == Some(&b'{')
-        && let Some(index) = scan_container(text, start..text.len())
+        && let Some(index) = scan_container(text, start..text.len(), EVENT_MEMBERS)
     {
         return Ok(index.members);
     }
@@ -364,7 +362,7 @@ impl<'a> AuditEvent<'a> {
             .object
             .get_or_init(|| {
                 let range = obj.members[i].value.clone();
-                let found = scan_container(&self.text, range.clone());
+                let found = scan_container(&self.text, range.clone(), NESTED_MEMBERS);
                 if found.is_none() && self.text[range.clone()].starts_with('{') {
                     let members = index_object(&self.text, range).ok()?;
                     return Some(Box::new(ObjectIndex::new(members, false)));
@@ -851,7 +849,8 @@ mod tests {
                     .map(|m| (ev0.key(m).to_string(), m.value.clone()))
                     .collect()
             };
-            let scanned = scan_container(text, 0..text.len()).map(|o| spans(o.members));
+            let scanned =
+                scan_container(text, 0..text.len(), EVENT_MEMBERS).map(|o| spans(o.members));
             assert_eq!(
                 scanned,
                 index_object(text, 0..text.len()).ok().map(spans),
