@@ -28,10 +28,11 @@ fn stages(c: &mut Criterion) {
     let filter = FilterPattern::parse(LACEWORK_PATTERN).unwrap();
     let rules = RuleSet::builtin();
     let intel = IpIntel::embedded(CidrSet::default());
-    let ctx = BatchContext {
-        cluster: "bench".into(),
+    let batch = decode::LogsData {
+        log_group: "/aws/eks/bench/cluster".into(),
         ..Default::default()
     };
+    let ctx = BatchContext::new(&batch, None, None);
     let log = decode::LogEvent::default();
     let enriched: Vec<_> = parsed
         .iter()

@@ -75,8 +75,8 @@ pub fn finding(
         description: rule.desc.to_string(),
         output,
         audit_id: event.audit_id().to_string(),
-        cluster: enrichment.cluster.to_string(),
-        account: enrichment.account.to_string(),
+        cluster: enrichment.batch.cluster.clone(),
+        account: enrichment.batch.account.clone(),
         user: event.username().to_string(),
         identity_kind: identity
             .map(|i| i.kind.as_str())

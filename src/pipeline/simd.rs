@@ -105,7 +105,7 @@ pub fn first_special(chunk: &[u8; STEP]) -> Option<usize> {
 
 /// Past the whole steps of `b` from `i` that hold no stop: the index of the first stop in
 /// a step, or where the tail shorter than a step starts (which the caller reads byte by
-/// byte).
+/// byte: in the event index that is the end of the event, once per event).
 #[inline(always)]
 pub fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + STEP) {
@@ -115,6 +115,33 @@ pub fn skip_plain(b: &[u8], mut i: usize) -> usize {
         }
     }
     i
+}
+
+/// The index of the first stop in `b` from `i`, or `b.len()` when there is none: the tail
+/// shorter than a step is copied into a step of plain bytes and scanned the same way. The
+/// archive writes many strings of a dozen bytes or so, which a byte-by-byte tail made cost
+/// several times their whole steps. (The index's string skip keeps [`skip_plain`]: the
+/// tail's branch and call there gave every string it skips a costlier entry.)
+#[inline(always)]
+pub fn find_stop(b: &[u8], i: usize) -> usize {
+    let i = skip_plain(b, i);
+    // Stopped at a stop, or at the tail (perhaps empty).
+    match b.len() - i {
+        1..STEP => tail_stop(b, i),
+        _ => i,
+    }
+}
+
+/// [`find_stop`] in the last bytes, fewer than a step.
+#[inline(never)]
+fn tail_stop(b: &[u8], i: usize) -> usize {
+    let tail = &b[i..];
+    let mut padded = [b'a'; STEP];
+    padded[..tail.len()].copy_from_slice(tail);
+    match first_special(&padded) {
+        Some(k) => i + k,
+        None => b.len(),
+    }
 }
 
 #[cfg(test)]
@@ -181,19 +208,33 @@ mod tests {
         }
     }
 
-    /// `skip_plain` stops at the first stop, or where fewer than a step's bytes are left.
+    /// `skip_plain` stops at the first stop, or where fewer than a step's bytes are left;
+    /// `find_stop` at the first stop, in a whole step or in the tail, else at the end.
     #[test]
-    fn skip_plain_stops_at_the_first_stop_or_the_tail() {
+    fn skip_plain_and_find_stop_stop_at_the_first_stop() {
         let text = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789";
-        assert_eq!(skip_plain(text, 0), text.len() - text.len() % STEP);
-        assert_eq!(skip_plain(text, 5), 5 + (text.len() - 5) / STEP * STEP);
-        for at in 0..text.len() {
-            let mut t = *text;
-            t[at] = b'"';
-            let got = skip_plain(&t, 0);
-            let tail = text.len() - text.len() % STEP;
-            assert_eq!(got, if at < tail { at } else { tail }, "{at}");
+        let whole_steps = |from: usize| from + (text.len() - from) / STEP * STEP;
+        for from in 0..=text.len() {
+            assert_eq!(skip_plain(text, from), whole_steps(from), "{from}");
+            assert_eq!(find_stop(text, from), text.len(), "{from}");
         }
+        for at in 0..text.len() {
+            for stop in [b'"', b'\\', 0x00, 0x1f] {
+                let mut t = *text;
+                t[at] = stop;
+                for from in 0..=text.len() {
+                    let found = if from <= at { at } else { text.len() };
+                    assert_eq!(find_stop(&t, from), found, "{at} {from} {stop}");
+                    let skipped = if from <= at && at < whole_steps(from) {
+                        at
+                    } else {
+                        whole_steps(from)
+                    };
+                    assert_eq!(skip_plain(&t, from), skipped, "{at} {from} {stop}");
+                }
+            }
+        }
+        assert_eq!(find_stop(b"", 0), 0);
     }
 
     /// Random chunks, biased towards the bytes that matter.
