@@ -143,6 +143,17 @@ fn plain_string(raw: &str) -> Option<&str> {
     (memchr::memchr(b'\\', inner.as_bytes()).is_none()).then_some(inner)
 }
 
+/// A member's value: a string read by [`json_scan::unescape`], anything else (and the
+/// strings it leaves) by serde_json; `None` where serde_json reads no `Value`.
+fn parse_value(raw: &str) -> Option<Value> {
+    if raw.starts_with('"')
+        && let Some(text) = json_scan::unescape(raw)
+    {
+        return Some(Value::String(text));
+    }
+    serde_json::from_str(raw).ok()
+}
+
 impl PartialEq for AuditEvent<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.text == other.text
@@ -352,7 +363,7 @@ impl<'a> AuditEvent<'a> {
         obj.members[i]
             .slot
             .value
-            .get_or_init(|| serde_json::from_str(self.raw(obj, i)).ok().map(Box::new))
+            .get_or_init(|| parse_value(self.raw(obj, i)).map(Box::new))
             .as_deref()
     }
 
