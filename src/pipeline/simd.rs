@@ -97,6 +97,100 @@ impl Specials {
     }
 }
 
+/// A step's backslashes, quotes and control bytes, as three masks laid out as
+/// [`Specials`]' (the envelope decode, which needs to tell them apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepBytes {
+    backslash: u64,
+    quote: u64,
+    control: u64,
+}
+
+impl StepBytes {
+    /// The bits of a step's last byte.
+    const LAST: u64 = ((1 << Specials::BITS) - 1) << ((STEP as u32 - 1) * Specials::BITS);
+
+    #[inline(always)]
+    pub fn of(chunk: &[u8; STEP]) -> StepBytes {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::arch::x86_64::*;
+            // SAFETY: SSE2 is part of x86-64; the load reads exactly the 16 bytes of `chunk`.
+            let [backslash, quote, control] = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast());
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+                [backslash, quote, control].map(|m| _mm_movemask_epi8(m) as u32 as u64)
+            };
+            StepBytes {
+                backslash,
+                quote,
+                control,
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            use core::arch::aarch64::*;
+            // SAFETY: NEON is part of AArch64; the load reads exactly the 16 bytes of `chunk`.
+            let [backslash, quote, control] = unsafe {
+                let v = vld1q_u8(chunk.as_ptr());
+                let quote = vceqq_u8(v, vdupq_n_u8(b'"'));
+                let backslash = vceqq_u8(v, vdupq_n_u8(b'\\'));
+                let control = vcltq_u8(v, vdupq_n_u8(0x20));
+                [backslash, quote, control].map(|m| {
+                    let narrowed = vshrn_n_u16::<4>(vreinterpretq_u16_u8(m));
+                    vget_lane_u64::<0>(vreinterpret_u64_u8(narrowed))
+                })
+            };
+            StepBytes {
+                backslash,
+                quote,
+                control,
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            StepBytes::bytewise(chunk)
+        }
+    }
+
+    /// [`StepBytes::of`] byte by byte: other targets' path.
+    #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+    fn bytewise(chunk: &[u8; STEP]) -> StepBytes {
+        let mask = |hit: fn(u8) -> bool| {
+            chunk.iter().enumerate().fold(0, |mask, (k, &c)| {
+                mask | (u64::from(hit(c)) * ((1 << Specials::BITS) - 1))
+                    << (k as u32 * Specials::BITS)
+            })
+        };
+        StepBytes {
+            backslash: mask(|c| c == b'\\'),
+            quote: mask(|c| c == b'"'),
+            control: mask(|c| c < 0x20),
+        }
+    }
+
+    /// All of them: the step's [`Specials`].
+    #[inline(always)]
+    pub fn specials(self) -> Specials {
+        Specials(self.backslash | self.quote | self.control)
+    }
+
+    /// The backslashes, when each escapes the quote right after it and they are the step's
+    /// only stops: no other quote, no control byte, no backslash as the last byte (its
+    /// quote would be in the next step). Dropping them decodes the step. That is how most
+    /// steps of a CloudWatch `message` look: the JSON of an audit event, every quote of
+    /// it escaped.
+    #[inline(always)]
+    pub fn only_escaped_quotes(self) -> Option<Specials> {
+        let simple = self.control == 0
+            && self.backslash & StepBytes::LAST == 0
+            && self.backslash << Specials::BITS == self.quote;
+        simple.then_some(Specials(self.backslash))
+    }
+}
+
 /// The position of the first byte of `chunk` that [`is_special`], if any.
 #[inline(always)]
 pub fn first_special(chunk: &[u8; STEP]) -> Option<usize> {
@@ -172,6 +266,67 @@ mod tests {
                 "{chunk:?} after {k}"
             );
         }
+    }
+
+    /// The three masks against a byte-by-byte reading, and when a step counts as only
+    /// escaped quotes.
+    fn check_step_bytes(chunk: &[u8; STEP]) {
+        let m = StepBytes::of(chunk);
+        assert_eq!(m, StepBytes::bytewise(chunk), "{chunk:?}");
+        assert_eq!(m.specials(), Specials::of(chunk), "{chunk:?}");
+        let escapes: Vec<usize> = (0..STEP).filter(|&k| chunk[k] == b'\\').collect();
+        let simple = escapes.iter().all(|&k| chunk.get(k + 1) == Some(&b'"'))
+            && (0..STEP).all(|k| match chunk[k] {
+                b'"' => k > 0 && chunk[k - 1] == b'\\',
+                b'\\' => true,
+                c => c >= 0x20,
+            });
+        match m.only_escaped_quotes() {
+            Some(backslashes) => {
+                assert!(simple, "{chunk:?}");
+                assert_eq!(stops(backslashes), escapes, "{chunk:?}");
+            }
+            None => assert!(!simple, "{chunk:?}"),
+        }
+    }
+
+    #[test]
+    fn step_bytes_tell_escaped_quotes_from_other_stops() {
+        let background = *b"abcdefghijklmnop";
+        check_step_bytes(&background);
+        for at in 0..STEP {
+            for c in 0..=255u8 {
+                let mut chunk = background;
+                chunk[at] = c;
+                check_step_bytes(&chunk);
+            }
+            // An escaped quote at `at`, and with every byte value after it.
+            let mut chunk = background;
+            chunk[at] = b'\\';
+            check_step_bytes(&chunk);
+            if at + 1 < STEP {
+                chunk[at + 1] = b'"';
+                check_step_bytes(&chunk);
+                for later in at + 2..STEP {
+                    for c in [b'"', b'\\', 0x00, 0x1f, b'n', b'u'] {
+                        let mut more = chunk;
+                        more[later] = c;
+                        check_step_bytes(&more);
+                    }
+                }
+            }
+        }
+        // Steps of escaped quotes only, packed as tightly as they go.
+        assert!(
+            StepBytes::of(b"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"")
+                .only_escaped_quotes()
+                .is_some()
+        );
+        assert!(
+            StepBytes::of(b"a\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\")
+                .only_escaped_quotes()
+                .is_none()
+        );
     }
 
     /// Every byte value at every position, on backgrounds of plain bytes, of bytes with the
@@ -261,6 +416,7 @@ mod tests {
                 };
             }
             check(&chunk);
+            check_step_bytes(&chunk);
         }
     }
 }
