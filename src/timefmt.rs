@@ -98,13 +98,12 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
+    // Digits read in place: `str::parse` and a padded copy of the fraction were most of
+    // the cost, and every archived event's latency reads two timestamps.
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) {
-            t.parse().ok()
-        } else {
-            None
-        }
+        b.get(r)?.iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
     };
     let (year, month, day) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
     if b[13] != b':' || b[16] != b':' {
@@ -119,15 +118,16 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
+        // Digits past the ninth are read and dropped (truncated, not rounded).
+        let mut scale = 100_000_000;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            nanos += i64::from(c - b'0') * scale;
+            scale /= 10;
             i += 1;
         }
-        let frac = &s[start..i];
-        if frac.is_empty() {
+        if i == start {
             return None;
         }
-        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-        nanos = digits.parse().ok()?;
     }
     let offset_secs: i64 = match b.get(i) {
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
@@ -191,5 +191,23 @@ mod tests {
             parse_rfc3339_nanos("2000-03-01T00:00:01.5Z"),
             Some(951_868_801_500_000_000)
         );
+        // Nanoseconds to the ninth digit; later digits dropped, not rounded.
+        assert_eq!(
+            parse_rfc3339_nanos("1970-01-01T00:00:00.123456789Z"),
+            Some(123_456_789)
+        );
+        assert_eq!(
+            parse_rfc3339_nanos("1970-01-01T00:00:00.1234567899999Z"),
+            Some(123_456_789)
+        );
+        for bad in [
+            "2026-1x-24T10:15:30Z",
+            "2026-11-24T10:1 :30Z",
+            "2026-11-24T10:15:30.12a4Z",
+            "2026-11-24T10:15:30+0x:00",
+            "+026-11-24T10:15:30Z",
+        ] {
+            assert_eq!(parse_rfc3339_nanos(bad), None, "{bad}");
+        }
     }
 }
