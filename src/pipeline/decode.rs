@@ -134,7 +134,17 @@ pub fn gunzip_bounded(compressed: &[u8], max: u64) -> Result<Vec<u8>, Quarantine
             compressed.iter().take(2).copied().collect(),
         ));
     }
-    let mut out = Vec::with_capacity((compressed.len() * 8).min(max as usize));
+    // The last four bytes of a gzip member are its size (mod 2^32): CloudWatch sends one
+    // member, so the output is sized once instead of grown (and zeroed) step by step.
+    // Only a hint: concatenated members or a wrong trailer just grow it as before, and
+    // a trailer claiming more than deflate can expand to (1032:1) or than `max` is capped.
+    let trailer: [u8; 4] = compressed[compressed.len().saturating_sub(4)..]
+        .try_into()
+        .unwrap_or_default();
+    let hint = (u32::from_le_bytes(trailer) as usize)
+        .clamp(compressed.len() * 4, compressed.len() * 1032)
+        .min(max as usize);
+    let mut out = Vec::with_capacity(hint + 1);
     let mut reader = MultiGzDecoder::new(compressed).take(max + 1);
     reader
         .read_to_end(&mut out)
@@ -274,6 +284,42 @@ mod tests {
         let err = decode_payload(&json!({"awslogs": {"data": bomb}}), 1 << 20).unwrap_err();
         assert_eq!(err, QuarantineReason::TooLarge { limit: 1 << 20 });
         assert!(err.to_string().contains("MAX_INFLATED_BYTES"));
+    }
+
+    /// The size in the gzip trailer only sizes the buffer: concatenated members, and a
+    /// trailer claiming far more or far less than the data, inflate all the same; the
+    /// bound holds whatever it says.
+    #[test]
+    fn the_size_trailer_is_only_a_hint() {
+        let text: Vec<u8> = (0..50_000u32).flat_map(|n| n.to_le_bytes()).collect();
+        let one = gzip(&text);
+        let mut two = one.clone();
+        two.extend_from_slice(&gzip(b"tail"));
+        let with_size = |size: u32| {
+            let mut g = one.clone();
+            let at = g.len() - 4;
+            g[at..].copy_from_slice(&size.to_le_bytes());
+            g
+        };
+        assert_eq!(gunzip_bounded(&one, 1 << 20).unwrap(), text);
+        let mut both = text.clone();
+        both.extend_from_slice(b"tail");
+        assert_eq!(gunzip_bounded(&two, 1 << 20).unwrap(), both);
+        // A wrong size fails the member's own check (as before), whichever way it is wrong,
+        // and never sizes the buffer past the bound.
+        for size in [0, 1, 4_000, u32::MAX] {
+            assert!(
+                matches!(
+                    gunzip_bounded(&with_size(size), 1 << 20),
+                    Err(QuarantineReason::BadGzip(_))
+                ),
+                "{size}"
+            );
+        }
+        assert_eq!(
+            gunzip_bounded(&one, 1000),
+            Err(QuarantineReason::TooLarge { limit: 1000 })
+        );
     }
 
     #[test]
