@@ -167,10 +167,10 @@ fn note(t: &mut Tally, rule: usize, event: &AuditEvent<'_>, en: &Enrichment) {
     if !t.users.contains(user) {
         t.users.insert(user.to_string());
     }
-    if let Some(ip) = &en.source_ip
+    if let Some(ip) = en.source_ip.as_deref()
         && !t.ips.contains(ip)
     {
-        t.ips.insert(ip.clone());
+        t.ips.insert(ip.to_string());
     }
 }
 
@@ -211,7 +211,7 @@ impl BatchAggregator {
         if self.t.forbidden > 0 && denied && !anonymous {
             if let Some(ip) = &en.source_ip {
                 note(
-                    self.forbidden_by_ip.entry(ip.clone()).or_default(),
+                    self.forbidden_by_ip.entry(ip.to_string()).or_default(),
                     0,
                     event,
                     en,

@@ -88,7 +88,11 @@ pub fn finding(
         namespace: event.namespace().to_string(),
         name: event.name().to_string(),
         request_uri: event.request_uri().to_string(),
-        source_ip: enrichment.source_ip.clone().unwrap_or_default(),
+        source_ip: enrichment
+            .source_ip
+            .as_deref()
+            .unwrap_or_default()
+            .to_string(),
         source_ip_class: enrichment
             .source_ip_class
             .map(|c| c.as_str())
@@ -96,7 +100,7 @@ pub fn finding(
             .to_string(),
         user_agent: event.user_agent().to_string(),
         response_code: event.response_code(),
-        decision: enrichment.decision.clone(),
+        decision: enrichment.decision.as_deref().map(str::to_string),
         exec_command: enrichment.exec.as_ref().map(|e| e.command_line.clone()),
         time: event.time().to_string(),
         cw_event_id: enrichment.cw_event_id.to_string(),

@@ -446,13 +446,13 @@ pub struct Enrichment<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<Rc<SharedIdentity>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<String>,
+    pub decision: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_ip: Option<String>,
+    pub source_ip: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_ip_class: Option<IpClass>,
     /// In AWS's published EC2 ranges (embedded snapshot): NAT gateways, AWS services.
@@ -574,12 +574,12 @@ pub fn base<'a>(ctx: &'a BatchContext, log: &'a LogEvent) -> Enrichment<'a> {
 }
 
 pub fn enrich<'a>(
-    event: &AuditEvent<'_>,
+    event: &'a AuditEvent<'_>,
     ctx: &'a BatchContext,
     log: &'a LogEvent,
     intel: &IpIntel,
 ) -> Enrichment<'a> {
-    let annotation = |k: &str| event.string_in(&["annotations", k]).map(str::to_string);
+    let annotation = |k: &str| event.string_in(&["annotations", k]).map(Cow::Borrowed);
     let latency_ms = match (
         timefmt::parse_rfc3339_micros(event.str_in(&["requestReceivedTimestamp"])),
         timefmt::parse_rfc3339_micros(event.str_in(&["stageTimestamp"])),
@@ -589,7 +589,7 @@ pub fn enrich<'a>(
     };
     // The last entry is the address the API server saw; earlier ones come from
     // X-Forwarded-For and can be forged by the client.
-    let source_ip = event.last_string_of("sourceIPs").map(str::to_string);
+    let source_ip = event.last_string_of("sourceIPs").map(Cow::Borrowed);
     let facts = source_ip
         .as_deref()
         .map(|ip| intel.lookup(ip))
@@ -888,9 +888,8 @@ mod tests {
         }
         let log = LogEvent::default();
         let empty = BatchContext::default();
-        let mut full = enrich(
-            &ev(
-                json!({"user": {"username": "arn:aws:sts::1:assumed-role/Admin/al\tice",
+        let event = ev(
+            json!({"user": {"username": "arn:aws:sts::1:assumed-role/Admin/al\tice",
                 "uid": "aws-iam-authenticator:1:AROA", "extra": {"canonicalArn": ["arn:aws:iam::1:role/Admin"],
                 "sessionName": ["al\u{1}ice"], "accessKeyId": ["ASIA"], "principalId": ["AROA"]}},
                 "sourceIPs": ["10.1.2.3"],
@@ -900,11 +899,8 @@ mod tests {
                 "stageTimestamp": "2026-11-25T10:00:00.123456Z",
                 "annotations": {"authorization.k8s.io/decision": "forbid",
                     "authorization.k8s.io/reason": "RBAC: \"no\" <rule>"}}),
-            ),
-            &ctx,
-            &log,
-            &intel,
         );
+        let mut full = enrich(&event, &ctx, &log, &intel);
         full.source_ip_indicator = Some("tor-exit".into());
         full.redacted = vec!["requestObject.data.k".into(), "x\"y".into()];
         full.detections = vec![DetectionRef {
