@@ -111,6 +111,17 @@ fn key_sig(name: &[u8]) -> u64 {
         .fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i))
 }
 
+/// Whether two keys of the same length over eight bytes, whose first eight bytes are
+/// equal, are equal: their last eight bytes as a word first (`responseStatus` and
+/// `responseObject`, the `authorization.k8s.io/…` annotations differ there), then any
+/// middle. A slice comparison called `memcmp` for every such pair.
+#[inline(always)]
+fn same_after_sig(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let last = |x: &[u8]| x.last_chunk::<8>().map(|w| u64::from_le_bytes(*w));
+    last(a) == last(b) && (n <= 16 || a[8..n - 8] == b[8..n - 8])
+}
+
 impl ObjectIndex {
     fn new(members: Vec<Member>, array: bool) -> ObjectIndex {
         ObjectIndex { members, array }
@@ -347,7 +358,7 @@ impl<'a> AuditEvent<'a> {
                 && match &m.key {
                     MemberKey::Span(r) => {
                         r.len() == key.len()
-                            && (key.len() <= 8 || text[r.start + 8..r.end] == key[8..])
+                            && (key.len() <= 8 || same_after_sig(&text[r.clone()], key))
                     }
                     MemberKey::Owned(k) => k.as_bytes() == key,
                     MemberKey::Element => false,
@@ -702,6 +713,39 @@ mod tests {
             word[..n.min(8)].copy_from_slice(&name[..n.min(8)]);
             assert_eq!(key_sig(&name[..n]), u64::from_le_bytes(word), "{n}");
         }
+    }
+
+    /// Keys equal in their first eight bytes are told apart wherever they differ.
+    #[test]
+    fn keys_alike_in_their_first_eight_bytes_are_told_apart() {
+        let keys = [
+            "responseStatus",
+            "responseObject",
+            "responseXXXXXX",
+            "responseStatut",
+            "authorization.k8s.io/decision",
+            "authorization.k8s.io/reason",
+            "authorization.k8s.io/decisioN",
+            "authorization.k8s.io/Decision",
+            "requestReceivedTimestamp",
+            "requestReceivedTimestamq",
+            "requestRecXivedTimestamp",
+            "123456789",
+            "123456788",
+            "023456789",
+        ];
+        let mut text = String::from("{");
+        for (n, k) in keys.iter().enumerate() {
+            text.push_str(&format!(r#""{k}":{n},"#));
+        }
+        text.push_str(r#""kind":"Event"}"#);
+        let ev = AuditEvent::parse(&text).unwrap();
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(ev.member_text(k), Some(n.to_string().as_str()), "{k}");
+        }
+        assert_eq!(ev.member_text("responseStatuz"), None);
+        assert_eq!(ev.member_text("authorization.k8s.io/decisiom"), None);
+        assert_eq!(ev.member_text("requestReceivedXimestamp"), None);
     }
 
     #[test]
