@@ -203,8 +203,8 @@ impl WriteJson for Identity {
 }
 
 /// An identity as the events of a batch share it, with its JSON written once: a batch
-/// comes from a few identities, and writing one's eight members for every archived event
-/// was a sixth of the time spent writing the enrichment.
+/// comes from a few identities, whose eight members were otherwise written again for every
+/// archived event that carries them.
 #[derive(Debug, PartialEq)]
 pub struct SharedIdentity {
     identity: Identity,
