@@ -520,7 +520,6 @@ impl WriteJson for Enrichment<'_> {
 /// cost more than evaluating the rules.
 impl EnrichmentDoc for Enrichment<'_> {
     fn field(&self, pointer: &str) -> Option<Cow<'_, str>> {
-        let s = |v: &str| Some(Cow::Owned(v.to_string()));
         let b = |v: bool| Some(Cow::Borrowed(if v { "true" } else { "false" }));
         let id = self.identity.as_ref();
         match pointer {
@@ -528,13 +527,13 @@ impl EnrichmentDoc for Enrichment<'_> {
             "/account" => Some(Cow::Borrowed(&self.batch.account)),
             "/region" if self.batch.region.is_empty() => None,
             "/region" => Some(Cow::Borrowed(&self.batch.region)),
-            "/identity/kind" => id.and_then(|i| s(i.kind.as_str())),
+            "/identity/kind" => id.map(|i| Cow::Borrowed(i.kind.as_str())),
             "/identity/username" => id.map(|i| Cow::Borrowed(i.username.as_str())),
             "/identity/arn" => id?.arn.as_deref().map(Cow::Borrowed),
             "/identity/canonicalArn" => id?.canonical_arn.as_deref().map(Cow::Borrowed),
             "/identity/sessionName" => id?.session_name.as_deref().map(Cow::Borrowed),
             "/sourceIp" => self.source_ip.as_deref().map(Cow::Borrowed),
-            "/sourceIpClass" => self.source_ip_class.and_then(|c| s(c.as_str())),
+            "/sourceIpClass" => self.source_ip_class.map(|c| Cow::Borrowed(c.as_str())),
             "/sourceIpAws" => self.source_ip_aws.and_then(b),
             "/sourceIpTrusted" => self.source_ip_trusted.and_then(b),
             "/sourceIpIndicator" => self.source_ip_indicator.as_deref().map(Cow::Borrowed),

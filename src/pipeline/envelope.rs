@@ -10,6 +10,7 @@
 
 use super::decode::{LogEvent, LogsData};
 use super::simd::{STEP, StepBytes, first_special};
+use std::borrow::Cow;
 
 /// `LogsData` from `json`, or `None` to let serde_json read it.
 pub fn scan(json: &[u8]) -> Option<LogsData> {
@@ -67,7 +68,7 @@ struct Reader<'a> {
     scratch: Vec<u8>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn ws(&mut self) {
         self.i = super::json_scan::ws(self.b, self.i);
     }
@@ -85,11 +86,29 @@ impl Reader<'_> {
     /// `{ "key": value, … }`, each value read by `member`.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
         self.sequence(b'{', b'}', |r| {
-            let key = r.string()?;
+            let key = r.key()?;
             r.eat(b':')?;
             r.ws();
             member(r, &key)
         })
+    }
+
+    /// A member's key: borrowed from the input when it has no escape (CloudWatch's keys
+    /// never do), else decoded. A decoded copy of `id`, `timestamp` and `message` was three
+    /// allocations per log event.
+    fn key(&mut self) -> Option<Cow<'a, str>> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let end = start + memchr::memchr2(b'"', b'\\', &self.b[start..])?;
+        let raw = &self.b[start..end];
+        if self.b[end] == b'"' && raw.iter().all(|&c| c >= 0x20) {
+            let key = std::str::from_utf8(raw).ok()?;
+            self.i = end + 1;
+            return Some(Cow::Borrowed(key));
+        }
+        self.string().map(Cow::Owned)
     }
 
     /// `[ item, … ]`, each item read by `item`.
@@ -439,6 +458,12 @@ mod tests {
             r#"{"logEvents":[{"id":"1","message":"m"}]}"#.into(),
             r#"{"logEvents":[{"id":"1","timestamp":1,"message":"m","id":"2"}]}"#.into(),
             r#"{"logEvents":[{"id":"1","timestamp":1,"message":"m"},]}"#.into(),
+            // Keys with escapes (decoded, not borrowed), raw control bytes in a key, and a
+            // key that only looks like one of ours.
+            r#"{"logEvents":[{"\u0069d":"1","timestamp":1,"mess\u0061ge":"m"}]}"#.into(),
+            r#"{"log\"Events":[],"logEvents":[{"id":"1","timestamp":1,"message":"m"}]}"#.into(),
+            "{\"log\tEvents\":[]}".into(),
+            r#"{"logEvents":[{"id ":"1","timestamp":1,"message":"m"}]}"#.into(),
             r#"{"other":[1,}"#.into(),
             r#"{} trailing"#.into(),
             r#"{}"#.into(),
