@@ -585,18 +585,10 @@ fn ts_s(us: i64) -> String {
     s
 }
 
-fn push_u64(b: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    b.push_str(std::str::from_utf8(&buf[i..]).expect("ascii"));
+fn push_u64(b: &mut String, v: u64) {
+    let mut buf = [0; 20];
+    let digits = crate::json_out::decimal(v, &mut buf);
+    b.push_str(std::str::from_utf8(digits).expect("ascii"));
 }
 
 /// A JSON string literal, escaped the way Go's encoding/json does (HTML-safe: `&`, `<`, `>`

@@ -63,24 +63,28 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends `value` in decimal, as serde_json writes an integer (without `fmt`'s machinery,
-/// which cost more than the rest of the member).
-pub fn push_i64(out: &mut Vec<u8>, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
+/// The decimal digits of `value`, written into the end of `buf` (without `fmt`'s
+/// machinery, which cost more than the rest of an enrichment member).
+pub fn decimal(value: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut rest = value;
     loop {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
+        buf[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
+    &buf[at..]
+}
+
+/// Appends `value` in decimal, as serde_json writes an integer.
+pub fn push_i64(out: &mut Vec<u8>, value: i64) {
     if value < 0 {
         out.push(b'-');
     }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(decimal(value.unsigned_abs(), &mut [0; 20]));
 }
 
 /// Writes one JSON object member by member; keys are plain ASCII names the code spells.
