@@ -43,7 +43,7 @@ fn fired(set: &RuleSet, case: &str) -> Vec<String> {
         RuleMatching::All,
     )
     .into_iter()
-    .map(|m| set.rules()[m.rule].id.clone())
+    .map(|m| set.rules()[m.rule].id.to_string())
     .collect()
 }
 

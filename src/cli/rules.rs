@@ -118,16 +118,16 @@ fn list(set: &RuleSet, json: bool) -> anyhow::Result<ExitCode> {
     let mut t = Table::new(&["id", "name", "severity", "tags", "source"]);
     for r in set.rules() {
         let name = if r.enabled {
-            r.name.clone()
+            r.name.to_string()
         } else {
             format!("{} (disabled)", r.name)
         };
         t.row(vec![
-            r.id.clone(),
+            r.id.to_string(),
             name,
             r.severity.to_string(),
             r.tags.join(","),
-            r.source.clone(),
+            r.source.to_string(),
         ]);
     }
     for b in &BATCH_RULES {

@@ -51,7 +51,7 @@ pub struct RuleRef<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub severity: Severity,
-    pub tags: &'a [String],
+    pub tags: &'a [crate::rules::Text],
     pub desc: &'a str,
 }
 
@@ -71,7 +71,7 @@ pub fn finding(
         rule: rule.name.to_string(),
         rule_id: rule.id.to_string(),
         severity: rule.severity,
-        tags: rule.tags.to_vec(),
+        tags: rule.tags.iter().map(|t| t.to_string()).collect(),
         description: rule.desc.to_string(),
         output,
         audit_id: event.audit_id().to_string(),

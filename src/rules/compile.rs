@@ -15,6 +15,7 @@
 //! - `glob`: `*` any run of characters (including `/`), `?` one character, `[…]` a class.
 //! - `icontains`/`iglob`: ASCII case-insensitive. `bcontains`/`bstartswith`: hex operand.
 
+use super::Text;
 use super::ast::{Expr, Op, Rhs, Span, Value};
 use super::fields::{Ctx, Field, SingleFieldMacros, Vals};
 use std::borrow::Cow;
@@ -25,6 +26,8 @@ use std::sync::Arc;
 /// every cold start. The keys come from rule files the operator ships, not from events.
 pub type NameMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
 pub type NameSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
+/// An `in`/`intersects` operand set.
+pub type TextSet = std::collections::HashSet<Text, foldhash::fast::RandomState>;
 /// Operand values borrowed from compiled checks (what [`Node::required_values`] collects).
 pub type ValueSet<'n> = std::collections::HashSet<&'n str, foldhash::fast::RandomState>;
 
@@ -74,13 +77,13 @@ pub struct Check {
 pub(super) enum CRhs {
     None,
     One {
-        text: String,
+        text: Text,
         num: Option<f64>,
         bytes: Vec<u8>,
     },
     /// `in`/`intersects` operands (foldhash: the rules probe these sets for every event).
-    Set(NameSet),
-    Paths(Vec<String>),
+    Set(TextSet),
+    Paths(Vec<Text>),
 }
 
 /// Errors local to one condition (fields, operators, operands, unknown macros), with the span
@@ -210,15 +213,17 @@ pub fn expand_list_into(
 
 impl Check {
     /// A check from already-expanded operands (used for rule exceptions).
-    pub fn from_values(field: Field, op: Op, values: Vec<String>) -> Option<Check> {
+    pub fn from_values<T: Into<Text>>(
+        field: Field,
+        op: Op,
+        values: impl IntoIterator<Item = T>,
+    ) -> Option<Check> {
+        let values = values.into_iter().map(Into::into);
         let rhs = match op {
             Op::Exists => CRhs::None,
-            Op::In | Op::Intersects => CRhs::Set(values.into_iter().collect()),
-            Op::PMatch => CRhs::Paths(values),
-            _ => {
-                let text = values.into_iter().next()?;
-                one(op, text)?
-            }
+            Op::In | Op::Intersects => CRhs::Set(values.collect()),
+            Op::PMatch => CRhs::Paths(values.collect()),
+            _ => one(op, values.into_iter().next()?)?,
         };
         Some(Check { field, op, rhs })
     }
@@ -276,7 +281,7 @@ impl Check {
                 Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                     let ord = match (num, parse_num(v)) {
                         (Some(r), Some(l)) => l.partial_cmp(r),
-                        _ => Some(v.cmp(text.as_str())),
+                        _ => Some(v.cmp(text)),
                     };
                     let Some(ord) = ord else { return false };
                     match self.op {
@@ -286,10 +291,10 @@ impl Check {
                         _ => ord.is_ge(),
                     }
                 }
-                Op::Contains => v.contains(text.as_str()),
+                Op::Contains => v.contains(text.as_ref()),
                 Op::IContains => icontains(v, text),
-                Op::StartsWith => v.starts_with(text.as_str()),
-                Op::EndsWith => v.ends_with(text.as_str()),
+                Op::StartsWith => v.starts_with(text.as_ref()),
+                Op::EndsWith => v.ends_with(text.as_ref()),
                 Op::BContains => v
                     .as_bytes()
                     .windows(bytes.len().max(1))
@@ -303,7 +308,7 @@ impl Check {
     }
 }
 
-fn one(op: Op, text: String) -> Option<CRhs> {
+fn one(op: Op, text: Text) -> Option<CRhs> {
     let bytes = if matches!(op, Op::BContains | Op::BStartsWith) {
         decode_hex(&text)?
     } else {
@@ -406,8 +411,8 @@ impl Node {
                 Some(acc)
             }),
             Node::Check(c) if c.field.plain_path() == Some(path) => match (&c.op, &c.rhs) {
-                (Op::Eq, CRhs::One { text, .. }) => Some(ValueSet::from_iter([text.as_str()])),
-                (Op::In, CRhs::Set(set)) => Some(set.iter().map(String::as_str).collect()),
+                (Op::Eq, CRhs::One { text, .. }) => Some(ValueSet::from_iter([text.as_ref()])),
+                (Op::In, CRhs::Set(set)) => Some(set.iter().map(AsRef::as_ref).collect()),
                 _ => None,
             },
             Node::Check(_) => None,

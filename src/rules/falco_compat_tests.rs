@@ -206,17 +206,12 @@ fn falco_upstream_loads_with_no_errors_or_warnings() {
     let (rules, macros, lists) = upstream_items(&up.text);
     assert_eq!((rules.len(), macros, lists), (48, 45, 18));
     let set = load_clean(std::slice::from_ref(&up));
-    let loaded: Vec<&str> = set.rules().iter().map(|r| r.name.as_str()).collect();
+    let loaded: Vec<&str> = set.rules().iter().map(|r| r.name.as_ref()).collect();
     assert_eq!(loaded, rules);
     for r in set.rules() {
         assert!(r.enabled, "{}", r.name);
         assert_eq!(r.id, slug(&r.name), "{}", r.name);
-        assert_eq!(
-            r.tags.first().map(String::as_str),
-            Some("k8s"),
-            "{}",
-            r.name
-        );
+        assert_eq!(r.tags.first().map(AsRef::as_ref), Some("k8s"), "{}", r.name);
     }
 }
 
@@ -301,7 +296,7 @@ fn falco_upstream_rules_fire_on_their_cases() {
             if mine.len() != 1 {
                 let all: Vec<&str> = hits
                     .iter()
-                    .map(|m| set.rules()[m.rule].name.as_str())
+                    .map(|m| set.rules()[m.rule].name.as_ref())
                     .collect();
                 failures.push(format!(
                     "{s}/{}: expected '{name}' once, fired {all:?}",

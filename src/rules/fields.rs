@@ -33,6 +33,7 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 
+use super::Text;
 use crate::doc::{EnrichmentDoc, JsonDoc};
 
 /// The values a field extracted from one event.
@@ -302,18 +303,18 @@ enum Kind {
 enum Arg {
     None,
     Index(usize),
-    Key(String),
+    Key(Text),
 }
 
 /// A resolved field: what to extract and with which argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
-    display: String,
+    display: Text,
     kind: Kind,
     list: bool,
     arg: Arg,
     /// `jevt.value[key]`'s key as a JSON pointer (with its leading `/`), built once.
-    pointer: String,
+    pointer: Text,
 }
 
 fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
@@ -462,6 +463,23 @@ fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
 impl Field {
     /// Resolves `name` with its optional `[arg]`; the error says what is wrong.
     pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
+        Field::resolve_as(name, arg, |s| Text::Owned(s.to_string()))
+    }
+
+    /// [`Field::resolve`] for names and arguments that live as long as the program (the
+    /// built-in pack's snapshot): the field borrows them instead of copying.
+    pub(super) fn resolve_static(
+        name: &'static str,
+        arg: Option<&'static str>,
+    ) -> Result<Field, String> {
+        Field::resolve_as(name, arg, Text::Borrowed)
+    }
+
+    fn resolve_as<'s>(
+        name: &'s str,
+        arg: Option<&'s str>,
+        text: impl Fn(&'s str) -> Text,
+    ) -> Result<Field, String> {
         let Some((kind, list, arg_kind)) = lookup(name) else {
             return Err(format!("unknown field '{name}'"));
         };
@@ -484,18 +502,18 @@ impl Field {
                     "field '{name}' requires an argument, like '{name}[key]'"
                 ));
             }
-            (ArgKind::Key | ArgKind::OptKey, Some(a)) => Arg::Key(a.to_string()),
+            (ArgKind::Key | ArgKind::OptKey, Some(a)) => Arg::Key(text(a)),
             (ArgKind::OptKey, None) => Arg::None,
         };
         let display = match &arg {
-            Arg::None => name.to_string(),
-            Arg::Index(i) => format!("{name}[{i}]"),
-            Arg::Key(k) => format!("{name}[{k}]"),
+            Arg::None => text(name),
+            Arg::Index(i) => format!("{name}[{i}]").into(),
+            Arg::Key(k) => format!("{name}[{k}]").into(),
         };
         let pointer = match (&kind, &arg) {
             (Kind::JevtValue, Arg::Key(k)) if k.starts_with('/') => k.clone(),
-            (Kind::JevtValue, Arg::Key(k)) => format!("/{k}"),
-            _ => String::new(),
+            (Kind::JevtValue, Arg::Key(k)) => format!("/{k}").into(),
+            _ => Text::Borrowed(""),
         };
         Ok(Field {
             display,
@@ -517,7 +535,7 @@ impl Field {
             Arg::None => (&self.display, None),
             // The display is `name[arg]`; names never hold a `[`.
             Arg::Index(i) => (self.base_name(), Some(i.to_string().into())),
-            Arg::Key(k) => (self.base_name(), Some(k.as_str().into())),
+            Arg::Key(k) => (self.base_name(), Some(k.as_ref().into())),
         }
     }
 

@@ -16,7 +16,7 @@ use super::compile::{self, Check, Env, MacroEntry, NameMap, NameSet, Node};
 use super::error::RuleDiagnostic;
 use super::output::{self, Output};
 use super::parser;
-use super::{RuleInfo, RuleSource};
+use super::{RuleInfo, RuleSource, Text};
 use crate::severity::Severity;
 use serde_yaml::{Mapping, Value as Y};
 
@@ -1170,13 +1170,13 @@ impl State {
                 compiled.push(Compiled { node, output });
             }
             infos.push(RuleInfo {
-                id,
-                name: r.name.clone(),
+                id: id.into(),
+                name: r.name.clone().into(),
                 severity: r.severity,
-                priority: r.priority.clone(),
-                tags: r.tags.clone(),
-                desc: r.desc.clone(),
-                source: self.files[r.file].clone(),
+                priority: r.priority.clone().into(),
+                tags: r.tags.iter().cloned().map(Text::from).collect(),
+                desc: r.desc.clone().into(),
+                source: self.files[r.file].clone().into(),
                 enabled: r.enabled,
             });
         }

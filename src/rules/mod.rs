@@ -67,19 +67,23 @@ pub struct EventView<'a> {
     pub enrichment: Option<&'a dyn EnrichmentDoc>,
 }
 
+/// A rule set's text: borrowed from the built-in pack's snapshot, which is part of the
+/// binary (decoding it then copies no strings), or owned when compiled from YAML.
+pub type Text = std::borrow::Cow<'static, str>;
+
 /// What a loaded rule is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleInfo {
     /// `id:` when given, else derived from the name (lowercase, runs of non-alphanumerics → `-`).
-    pub id: String,
-    pub name: String,
+    pub id: Text,
+    pub name: Text,
     pub severity: Severity,
     /// The priority as written in the file.
-    pub priority: String,
-    pub tags: Vec<String>,
-    pub desc: String,
+    pub priority: Text,
+    pub tags: Vec<Text>,
+    pub desc: Text,
     /// The source ([`RuleSource::name`]) that defined the rule.
-    pub source: String,
+    pub source: Text,
     pub enabled: bool,
 }
 

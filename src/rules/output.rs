@@ -6,11 +6,12 @@
 //! in values are escaped so an output stays one line; a template's own line breaks (YAML
 //! block scalars) collapse to single spaces.
 
+use super::Text;
 use super::fields::{Ctx, Field, Vals};
 
 #[derive(Debug, Clone)]
 pub(super) enum Part {
-    Lit(String),
+    Lit(Text),
     Field(Field),
 }
 
@@ -74,7 +75,7 @@ impl Output {
                 match Field::resolve(name, arg) {
                     Ok(f) => {
                         if !lit.is_empty() {
-                            parts.push(Part::Lit(std::mem::take(&mut lit)));
+                            parts.push(Part::Lit(std::mem::take(&mut lit).into()));
                         }
                         parts.push(Part::Field(f));
                     }
@@ -91,7 +92,7 @@ impl Output {
             }
         }
         if !lit.is_empty() {
-            parts.push(Part::Lit(lit));
+            parts.push(Part::Lit(lit.into()));
         }
         if errors.is_empty() {
             Ok(Output { parts })

@@ -20,32 +20,75 @@ use super::compile::{CRhs, Check, Node};
 use super::fields::Field;
 use super::load::Compiled;
 use super::output::{Output, Part};
-use super::{RuleInfo, RuleSet};
+use super::{RuleInfo, RuleSet, Text};
 use crate::severity::Severity;
 
-const MAGIC: &[u8] = b"eaw-rules/1\n";
+const MAGIC: &[u8] = b"eaw-rules/2\n";
 
-/// The bytes of `set`.
+/// The bytes of `set`: a table of every distinct string (checked as UTF-8 once when
+/// decoding, then borrowed by the rule set instead of copied), a table of every distinct
+/// field (resolved once, whatever the number of checks and outputs naming it), then the
+/// rules.
 pub fn encode(set: &RuleSet) -> Vec<u8> {
-    let mut w = Writer {
-        out: MAGIC.to_vec(),
-        shared: HashMap::new(),
-    };
-    w.len(set.infos.len());
+    let mut w = Writer::default();
+    let mut rules = Writer::default();
+    rules.len(set.infos.len());
     for (info, compiled) in set.infos.iter().zip(&set.compiled) {
-        w.info(info);
-        w.node(&compiled.node);
-        w.output(&compiled.output);
+        rules.info(info);
+        rules.node(&compiled.node);
+        rules.output(&compiled.output);
     }
+    // The fields' own strings go into the same table, after the rules' strings.
+    let fields = std::mem::take(&mut rules.fields);
+    let mut field_bytes = Writer {
+        strings: std::mem::take(&mut rules.strings),
+        table: std::mem::take(&mut rules.table),
+        ..Writer::default()
+    };
+    field_bytes.len(fields.len());
+    for (name, arg) in &fields {
+        field_bytes.str(name);
+        match arg {
+            None => field_bytes.out.push(ARG_NONE),
+            Some(arg) => {
+                field_bytes.out.push(ARG_SOME);
+                field_bytes.str(arg);
+            }
+        }
+    }
+    w.out.extend_from_slice(MAGIC);
+    w.len(field_bytes.table.len());
+    w.out.extend_from_slice(&field_bytes.table);
+    w.out.extend_from_slice(&field_bytes.out);
+    w.out.extend_from_slice(&rules.out);
     w.out
 }
 
-/// The rule set `bytes` hold, or `None` when they are not a snapshot of this build.
-pub fn decode(bytes: &[u8]) -> Option<RuleSet> {
+/// The rule set `bytes` hold, or `None` when they are not a snapshot of this build. The
+/// rule set borrows its text from `bytes`, which is why they live as long as the program
+/// (the built-in snapshot is part of the binary).
+pub fn decode(bytes: &'static [u8]) -> Option<RuleSet> {
     let mut r = Reader {
         rest: bytes.strip_prefix(MAGIC)?,
+        table: "",
+        fields: Vec::new(),
         shared: Vec::new(),
     };
+    let table_len = r.len()?;
+    let (table, rest) = r.rest.split_at_checked(table_len)?;
+    r.table = std::str::from_utf8(table).ok()?;
+    r.rest = rest;
+    let n = r.len()?;
+    r.fields = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?;
+        let arg = match r.byte()? {
+            ARG_NONE => None,
+            ARG_SOME => Some(r.str()?),
+            _ => return None,
+        };
+        r.fields.push(Field::resolve_static(name, arg).ok()?);
+    }
     let n = r.len()?;
     let mut infos = Vec::with_capacity(n);
     let mut compiled = Vec::with_capacity(n);
@@ -83,10 +126,17 @@ const PART_FIELD: u8 = 1;
 /// the pack is compiled from its sources instead (a test checks the embedded one decodes).
 const MAX_DEPTH: usize = 256;
 
+#[derive(Default)]
 struct Writer {
     out: Vec<u8>,
     /// Shared nodes by address → their number.
     shared: HashMap<*const Node, usize>,
+    /// The string table and where each string in it starts.
+    table: Vec<u8>,
+    strings: HashMap<String, usize>,
+    /// Distinct fields as name and argument, numbered in order of first use.
+    fields: Vec<(String, Option<String>)>,
+    field_numbers: HashMap<(String, Option<String>), usize>,
 }
 
 impl Writer {
@@ -100,9 +150,19 @@ impl Writer {
         self.out.push(n as u8);
     }
 
+    /// A string as its offset in the table and its length.
     fn str(&mut self, s: &str) {
+        let at = match self.strings.get(s) {
+            Some(&at) => at,
+            None => {
+                let at = self.table.len();
+                self.table.extend_from_slice(s.as_bytes());
+                self.strings.insert(s.to_string(), at);
+                at
+            }
+        };
+        self.len(at);
         self.len(s.len());
-        self.out.extend_from_slice(s.as_bytes());
     }
 
     fn info(&mut self, info: &RuleInfo) {
@@ -164,8 +224,8 @@ impl Writer {
         let mut values: Vec<&str> = match &check.rhs {
             CRhs::None => Vec::new(),
             CRhs::One { text, .. } => vec![text],
-            CRhs::Set(set) => set.iter().map(String::as_str).collect(),
-            CRhs::Paths(paths) => paths.iter().map(String::as_str).collect(),
+            CRhs::Set(set) => set.iter().map(AsRef::as_ref).collect(),
+            CRhs::Paths(paths) => paths.iter().map(AsRef::as_ref).collect(),
         };
         if let CRhs::Set(_) = check.rhs {
             values.sort_unstable();
@@ -176,16 +236,16 @@ impl Writer {
         }
     }
 
+    /// A field as its number in the field table.
     fn field(&mut self, field: &Field) {
         let (name, arg) = field.source();
-        self.str(name);
-        match arg {
-            None => self.out.push(ARG_NONE),
-            Some(arg) => {
-                self.out.push(ARG_SOME);
-                self.str(&arg);
-            }
+        let key = (name.to_string(), arg.map(String::from));
+        let next = self.fields.len();
+        let number = *self.field_numbers.entry(key.clone()).or_insert(next);
+        if number == next {
+            self.fields.push(key);
         }
+        self.len(number);
     }
 
     fn output(&mut self, output: &Output) {
@@ -205,46 +265,65 @@ impl Writer {
     }
 }
 
-struct Reader<'b> {
-    rest: &'b [u8],
+struct Reader {
+    rest: &'static [u8],
+    /// Every string of the snapshot, checked as UTF-8 once.
+    table: &'static str,
+    /// The snapshot's distinct fields, resolved once.
+    fields: Vec<Field>,
     /// Shared nodes in the order they were first written.
     shared: Vec<Arc<Node>>,
 }
 
-impl<'b> Reader<'b> {
+impl Reader {
     fn byte(&mut self) -> Option<u8> {
         let (&b, rest) = self.rest.split_first()?;
         self.rest = rest;
         Some(b)
     }
 
-    fn len(&mut self) -> Option<usize> {
+    /// A LEB128 number.
+    fn number(&mut self) -> Option<usize> {
         let mut n = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
             n |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                // No count or length can exceed the bytes left: bounds every allocation.
-                return usize::try_from(n).ok().filter(|&n| n <= self.rest.len());
+                return usize::try_from(n).ok();
             }
         }
         None
     }
 
-    fn str(&mut self) -> Option<&'b str> {
-        let n = self.len()?;
-        let (text, rest) = self.rest.split_at_checked(n)?;
-        self.rest = rest;
-        std::str::from_utf8(text).ok()
+    /// A count or length: no more than the bytes left, which bounds every allocation.
+    fn len(&mut self) -> Option<usize> {
+        self.number().filter(|&n| n <= self.rest.len())
+    }
+
+    /// A string of the table (`str::get` refuses a range off the table or off a character
+    /// boundary).
+    fn str(&mut self) -> Option<&'static str> {
+        let at = self.offset()?;
+        let len = self.offset()?;
+        self.table.get(at..at.checked_add(len)?)
+    }
+
+    /// An offset or length into the string table.
+    fn offset(&mut self) -> Option<usize> {
+        self.number().filter(|&n| n <= self.table.len())
+    }
+
+    fn text(&mut self) -> Option<Text> {
+        self.str().map(Text::Borrowed)
     }
 
     fn info(&mut self) -> Option<RuleInfo> {
-        let id = self.str()?.to_string();
-        let name = self.str()?.to_string();
+        let id = self.text()?;
+        let name = self.text()?;
         let severity = Severity::parse(self.str()?)?;
-        let priority = self.str()?.to_string();
+        let priority = self.text()?;
         let tags = (0..self.len()?)
-            .map(|_| self.str().map(str::to_string))
+            .map(|_| self.text())
             .collect::<Option<_>>()?;
         Some(RuleInfo {
             id,
@@ -252,8 +331,8 @@ impl<'b> Reader<'b> {
             severity,
             priority,
             tags,
-            desc: self.str()?.to_string(),
-            source: self.str()?.to_string(),
+            desc: self.text()?,
+            source: self.text()?,
             enabled: match self.byte()? {
                 0 => false,
                 1 => true,
@@ -290,7 +369,7 @@ impl<'b> Reader<'b> {
                 Node::Shared(node)
             }
             SHARED_AGAIN => {
-                let number = self.len()?;
+                let number = self.number()?;
                 Node::Shared(Arc::clone(self.shared.get(number)?))
             }
             _ => return None,
@@ -300,26 +379,23 @@ impl<'b> Reader<'b> {
     fn check(&mut self) -> Option<Check> {
         let field = self.field()?;
         let op = Op::from_text(self.str()?)?;
-        let values = (0..self.len()?)
-            .map(|_| self.str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()?;
+        let n = self.len()?;
+        let mut values = Vec::with_capacity(n);
+        for _ in 0..n {
+            values.push(self.text()?);
+        }
         Check::from_values(field, op, values)
     }
 
     fn field(&mut self) -> Option<Field> {
-        let name = self.str()?;
-        let arg = match self.byte()? {
-            ARG_NONE => None,
-            ARG_SOME => Some(self.str()?),
-            _ => return None,
-        };
-        Field::resolve(name, arg).ok()
+        let number = self.number()?;
+        self.fields.get(number).cloned()
     }
 
     fn output(&mut self) -> Option<Output> {
         let parts = (0..self.len()?)
             .map(|_| match self.byte()? {
-                PART_LIT => Some(Part::Lit(self.str()?.to_string())),
+                PART_LIT => Some(Part::Lit(self.text()?)),
                 PART_FIELD => Some(Part::Field(self.field()?)),
                 _ => None,
             })
@@ -373,24 +449,47 @@ mod tests {
         assert!(shared.values().any(|&uses| uses > 20), "{shared:?}");
     }
 
+    /// `bytes` kept for the rest of the test run, as the rule set decoded from them borrows
+    /// them (the built-in snapshot is `'static` by being part of the binary).
+    fn leak(bytes: Vec<u8>) -> &'static [u8] {
+        Box::leak(bytes.into_boxed_slice())
+    }
+
     #[test]
     fn damaged_snapshots_are_refused_not_misread() {
-        let good = encode(&compiled_from_sources());
-        assert!(decode(&good).is_some());
+        let good = leak(encode(&compiled_from_sources()));
+        assert!(decode(good).is_some());
         assert!(decode(&[]).is_none());
-        assert!(decode(b"eaw-rules/0\n").is_none());
+        assert!(decode(b"eaw-rules/1\n").is_none());
         // Every truncation, and a byte flipped at many offsets: None or a rule set, never a
         // panic; truncations always None (the rule count promises more).
         for cut in (0..good.len()).step_by(97) {
             assert!(decode(&good[..cut]).is_none(), "cut at {cut}");
         }
-        for at in (MAGIC.len()..good.len()).step_by(89) {
-            let mut bad = good.clone();
+        // (Each damaged copy is leaked: a few megabytes for the test run.)
+        for at in (MAGIC.len()..good.len()).step_by(193) {
+            let mut bad = good.to_vec();
             bad[at] ^= 0xff;
-            let _ = decode(&bad);
+            let _ = decode(leak(bad));
         }
-        let mut trailing = good.clone();
+        let mut trailing = good.to_vec();
         trailing.push(0);
-        assert!(decode(&trailing).is_none());
+        assert!(decode(leak(trailing)).is_none());
+    }
+
+    #[test]
+    fn strings_and_fields_are_stored_once() {
+        let bytes = encode(&compiled_from_sources());
+        let count = |needle: &[u8]| bytes.windows(needle.len()).filter(|w| *w == needle).count();
+        // Named by hundreds of checks and outputs, written once each.
+        assert_eq!(count(b"ka.target.resource"), 1);
+        assert_eq!(count(b"ka.user.name"), 1);
+        // Decoded rule text borrows from the snapshot instead of copying it.
+        let set = decode(crate::pack::BUILTIN_SNAPSHOT).unwrap();
+        assert!(
+            set.rules()
+                .iter()
+                .all(|r| matches!((&r.id, &r.desc), (Text::Borrowed(_), Text::Borrowed(_))))
+        );
     }
 }

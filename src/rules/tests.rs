@@ -28,7 +28,7 @@ fn fired(set: &RuleSet, ev: &Value, en: Option<&Value>) -> Vec<String> {
         RuleMatching::All,
     )
     .into_iter()
-    .map(|m| set.rules()[m.rule].id.clone())
+    .map(|m| set.rules()[m.rule].id.to_string())
     .collect()
 }
 
@@ -71,7 +71,7 @@ fn builtin_rules_are_complete() {
     // within-batch detections in `pipeline::batch`.
     for row in 1..=49 {
         let id = format!("EKS-{row:03}");
-        assert!(ids.contains(&id), "missing {id}");
+        assert!(ids.contains(id.as_str()), "missing {id}");
     }
 }
 
@@ -136,7 +136,7 @@ fn pack_corpus() {
             );
             let ids: Vec<&str> = hits
                 .iter()
-                .map(|m| set.rules()[m.rule].id.as_str())
+                .map(|m| set.rules()[m.rule].id.as_ref())
                 .collect();
             let has = ids.contains(&id.as_str());
             let c = counts.entry(id.clone()).or_default();
@@ -158,7 +158,7 @@ fn pack_corpus() {
         }
     }
     for r in set.rules() {
-        let (p, n) = counts.get(&r.id).copied().unwrap_or_default();
+        let (p, n) = counts.get(r.id.as_ref()).copied().unwrap_or_default();
         if p == 0 || n == 0 {
             failures.push(format!(
                 "{}: needs a positive and a negative case (has {p} and {n})",
@@ -234,7 +234,7 @@ fn ids_priorities_and_outputs() {
     let (set, _) = load_ok(&[src("base.yaml", BASE)]);
     let r = &set.rules()[0];
     assert_eq!(
-        (r.id.as_str(), r.priority.as_str(), r.severity),
+        (r.id.as_ref(), r.priority.as_ref(), r.severity),
         ("writes", "WARNING", crate::severity::Severity::Medium)
     );
     assert_eq!(r.source, "base.yaml");
@@ -586,7 +586,7 @@ fn upstream_falco_rules_load_and_fire() {
             RuleMatching::All,
         )
         .into_iter()
-        .map(|m| set.rules()[m.rule].name.clone())
+        .map(|m| set.rules()[m.rule].name.to_string())
         .collect()
     };
     let pod = |spec: Value| {
