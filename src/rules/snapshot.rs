@@ -6,11 +6,13 @@
 //! The format is private to one build: `build.rs` compiles this same file and the rules
 //! compiler, so encoder and decoder always agree. It stores what the compiler produced, not
 //! its inputs, except where re-deriving is cheap and exact: a field is stored as its name
-//! and argument and resolved again, a check as its operator and operand values (the number
-//! and hex forms are derived from the text, as the compiler derives them). Macros shared
-//! between rules stay shared. Sets are written sorted, so the bytes do not depend on hash
-//! order. Anything unexpected while decoding yields `None` and the caller compiles the
-//! sources instead.
+//! and argument and resolved again (once per distinct field), a check as its operator and
+//! operand values (the number and hex forms are derived from the text, as the compiler
+//! derives them). Every string is stored once, in one table checked as UTF-8 once; the
+//! decoded rule set borrows its text from it ([`Text`]), so decoding copies no strings.
+//! Macros shared between rules stay shared. Sets are written sorted, so the bytes do not
+//! depend on hash order. Anything unexpected while decoding yields `None` and the caller
+//! compiles the sources instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
