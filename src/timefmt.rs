@@ -56,34 +56,95 @@ impl UtcHour {
 
 /// RFC 3339 UTC rendering of epoch milliseconds: `2026-11-24T10:15:30.123Z`.
 pub fn rfc3339_from_epoch_ms(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    if !(0..=9999).contains(&y) {
-        return format!(
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-            sod / 3600,
-            sod % 3600 / 60,
-            sod % 60,
-            ms.rem_euclid(1000)
-        );
-    }
-    // Written digit by digit: this runs for every archived event.
-    let mut out = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut n: i64| {
-        for i in (at..at + width).rev() {
-            out[i] = b'0' + (n % 10) as u8;
-            n /= 10;
+    Rfc3339Ms::new(ms).to_string()
+}
+
+/// [`rfc3339_from_epoch_ms`]'s text held in place (no allocation: every archived event
+/// carries one). Reads as a `str`; serialises as a string.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339Ms {
+    /// Room for the widest year an `i64` of milliseconds reaches (`-292275055`) and the
+    /// 20 bytes after it.
+    buf: [u8; 32],
+    len: u8,
+}
+
+impl Rfc3339Ms {
+    pub fn new(ms: i64) -> Rfc3339Ms {
+        let secs = ms.div_euclid(1000);
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        let mut buf = [0u8; 32];
+        if !(0..=9999).contains(&y) {
+            use std::io::Write;
+            let mut w = &mut buf[..];
+            write!(
+                w,
+                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60,
+                ms.rem_euclid(1000)
+            )
+            .expect("32 bytes hold any year of an i64 of milliseconds");
+            let len = 32 - w.len();
+            return Rfc3339Ms {
+                buf,
+                len: len as u8,
+            };
         }
-    };
-    put(0, 4, y);
-    put(5, 2, mo as i64);
-    put(8, 2, d as i64);
-    put(11, 2, sod / 3600);
-    put(14, 2, sod % 3600 / 60);
-    put(17, 2, sod % 60);
-    put(20, 3, ms.rem_euclid(1000));
-    String::from_utf8(out.to_vec()).expect("ASCII digits")
+        // Written digit by digit: this runs for every archived event.
+        buf[..24].copy_from_slice(b"0000-00-00T00:00:00.000Z");
+        let mut put = |at: usize, width: usize, mut n: i64| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, mo as i64);
+        put(8, 2, d as i64);
+        put(11, 2, sod / 3600);
+        put(14, 2, sod % 3600 / 60);
+        put(17, 2, sod % 60);
+        put(20, 3, ms.rem_euclid(1000));
+        Rfc3339Ms { buf, len: 24 }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).expect("ASCII")
+    }
+}
+
+impl std::ops::Deref for Rfc3339Ms {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for Rfc3339Ms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Rfc3339Ms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for Rfc3339Ms {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for Rfc3339Ms {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Parses `2026-11-24T10:15:30.123456Z` or `…+02:00` into microseconds since the epoch.
@@ -157,6 +218,18 @@ mod tests {
             "2026-11-24T10:15:30.123Z"
         );
         assert_eq!(rfc3339_from_epoch_ms(-1), "1969-12-31T23:59:59.999Z");
+        // Years outside 0..=9999 (a clock gone wrong) still render, up to an i64's ends.
+        assert_eq!(
+            rfc3339_from_epoch_ms(253_402_300_800_000),
+            "10000-01-01T00:00:00.000Z"
+        );
+        assert!(rfc3339_from_epoch_ms(i64::MIN).starts_with("-292275055-"));
+        assert!(rfc3339_from_epoch_ms(i64::MAX).starts_with("292278994-"));
+        assert_eq!(Rfc3339Ms::new(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            serde_json::to_string(&Rfc3339Ms::new(0)).unwrap(),
+            r#""1970-01-01T00:00:00.000Z""#
+        );
         // Formatted and parsed back, across leap days and year ends.
         for ms in (0..4_102_444_800_000i64).step_by(7_919_999_937) {
             let text = rfc3339_from_epoch_ms(ms);

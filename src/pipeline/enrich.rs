@@ -442,7 +442,7 @@ pub struct Enrichment<'a> {
     pub batch: &'a BatchContext,
     pub cw_event_id: &'a str,
     pub cw_timestamp: i64,
-    pub cw_time: String,
+    pub cw_time: timefmt::Rfc3339Ms,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<Rc<SharedIdentity>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -555,7 +555,7 @@ pub fn base<'a>(ctx: &'a BatchContext, log: &'a LogEvent) -> Enrichment<'a> {
         batch: ctx,
         cw_event_id: &log.id,
         cw_timestamp: log.timestamp,
-        cw_time: timefmt::rfc3339_from_epoch_ms(log.timestamp),
+        cw_time: timefmt::Rfc3339Ms::new(log.timestamp),
         identity: None,
         decision: None,
         reason: None,
