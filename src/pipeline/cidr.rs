@@ -1,6 +1,7 @@
 //! IP networks and sets of them: parsed from text, merged, sorted, searched by bisection.
 //! `build.rs` compiles this file too, to embed the IP snapshots already parsed.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -64,8 +65,13 @@ impl FromStr for Cidr {
 /// A set of networks, merged and sorted for lookup.
 #[derive(Debug, Clone, Default)]
 pub struct CidrSet {
-    pub(super) ranges: Vec<(u128, u128)>,
+    /// The ranges as [`CidrSet::to_bytes`] writes them (first and last address, 16 bytes
+    /// little-endian each), so the snapshots embedded in the binary are looked up where they
+    /// are instead of being copied at every cold start.
+    pub(super) ranges: Cow<'static, [u8]>,
 }
+
+const RANGE_BYTES: usize = 32;
 
 impl CidrSet {
     pub fn new(cidrs: impl IntoIterator<Item = Cidr>) -> CidrSet {
@@ -78,7 +84,14 @@ impl CidrSet {
                 _ => merged.push((a, b)),
             }
         }
-        CidrSet { ranges: merged }
+        let mut ranges = Vec::with_capacity(merged.len() * RANGE_BYTES);
+        for (first, last) in &merged {
+            ranges.extend_from_slice(&first.to_le_bytes());
+            ranges.extend_from_slice(&last.to_le_bytes());
+        }
+        CidrSet {
+            ranges: ranges.into(),
+        }
     }
 
     /// One CIDR or address per line; `#` comments and blank lines ignored.
@@ -100,33 +113,44 @@ impl CidrSet {
     /// The merged ranges as bytes (each range's first and last address, 16 bytes each,
     /// little-endian): how `build.rs` embeds the snapshots, already parsed and sorted.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.ranges.len() * 32);
-        for (first, last) in &self.ranges {
-            out.extend_from_slice(&first.to_le_bytes());
-            out.extend_from_slice(&last.to_le_bytes());
-        }
-        out
+        self.ranges.to_vec()
     }
 
-    /// The set [`CidrSet::to_bytes`] wrote.
-    pub fn from_bytes(bytes: &[u8]) -> CidrSet {
-        let word = |b: &[u8]| u128::from_le_bytes(b.try_into().expect("16 bytes"));
-        CidrSet {
-            ranges: bytes
-                .chunks_exact(32)
-                .map(|r| (word(&r[..16]), word(&r[16..])))
-                .collect(),
+    /// The set [`CidrSet::to_bytes`] wrote (borrowed when the bytes live as long as the
+    /// program). A partial range at the end is ignored.
+    pub fn from_bytes(bytes: impl Into<Cow<'static, [u8]>>) -> CidrSet {
+        let mut ranges = bytes.into();
+        let whole = ranges.len() / RANGE_BYTES * RANGE_BYTES;
+        match &mut ranges {
+            Cow::Borrowed(b) => *b = &b[..whole],
+            Cow::Owned(v) => v.truncate(whole),
         }
+        CidrSet { ranges }
+    }
+
+    /// Range `i`'s first (`half` 0) or last (`half` 1) address.
+    pub(super) fn bound(&self, i: usize, half: usize) -> u128 {
+        let at = i * RANGE_BYTES + half * 16;
+        u128::from_le_bytes(self.ranges[at..at + 16].try_into().expect("16 bytes"))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let x = to_u128(ip);
-        let i = self.ranges.partition_point(|(a, _)| *a <= x);
-        i > 0 && self.ranges[i - 1].1 >= x
+        // The number of ranges starting at or before `x` (a partition point).
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.bound(mid, 0) <= x {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo > 0 && self.bound(lo - 1, 1) >= x
     }
 
     pub fn len(&self) -> usize {
-        self.ranges.len()
+        self.ranges.len() / RANGE_BYTES
     }
 
     pub fn is_empty(&self) -> bool {

@@ -91,6 +91,28 @@ mod tests {
         assert!(CidrSet::new([]).is_empty());
     }
 
+    /// The lookup in the embedded bytes agrees with a scan of every range, at each range's
+    /// ends and just outside them.
+    #[test]
+    fn lookup_at_every_range_boundary() {
+        let intel = IpIntel::embedded(CidrSet::default());
+        let set = &intel.aws;
+        let ranges: Vec<(u128, u128)> = (0..set.len())
+            .map(|i| (set.bound(i, 0), set.bound(i, 1)))
+            .collect();
+        assert!(
+            ranges.windows(2).all(|w| w[0].1 < w[1].0),
+            "sorted, disjoint"
+        );
+        let scan = |x: u128| ranges.iter().any(|&(a, b)| a <= x && x <= b);
+        for &(a, b) in &ranges {
+            for x in [a.wrapping_sub(1), a, b, b.wrapping_add(1)] {
+                let addr = IpAddr::V6(std::net::Ipv6Addr::from(x));
+                assert_eq!(set.contains(addr), scan(x), "{addr}");
+            }
+        }
+    }
+
     #[test]
     fn bad_lines_name_the_line() {
         assert_eq!(
@@ -115,7 +137,7 @@ mod tests {
         );
         assert_eq!(intel.aws.ranges, aws.ranges);
         assert_eq!(intel.indicators[0].1.ranges, tor.ranges);
-        assert_eq!(CidrSet::from_bytes(&aws.to_bytes()).ranges, aws.ranges);
+        assert_eq!(CidrSet::from_bytes(aws.to_bytes()).ranges, aws.ranges);
     }
 
     #[test]
