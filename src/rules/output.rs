@@ -6,13 +6,16 @@
 //! in values are escaped so an output stays one line; a template's own line breaks (YAML
 //! block scalars) collapse to single spaces.
 
+use std::sync::Arc;
+
 use super::Text;
 use super::fields::{Ctx, Field, Vals};
 
 #[derive(Debug, Clone)]
 pub(super) enum Part {
     Lit(Text),
-    Field(Field),
+    /// Shared: a rule set's outputs name the same few dozen fields a thousand times.
+    Field(Arc<Field>),
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +80,7 @@ impl Output {
                         if !lit.is_empty() {
                             parts.push(Part::Lit(std::mem::take(&mut lit).into()));
                         }
-                        parts.push(Part::Field(f));
+                        parts.push(Part::Field(Arc::new(f)));
                     }
                     Err(message) => errors.push(OutputError {
                         offset: i,

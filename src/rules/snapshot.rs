@@ -89,7 +89,8 @@ pub fn decode(bytes: &'static [u8]) -> Option<RuleSet> {
             ARG_SOME => Some(r.str()?),
             _ => return None,
         };
-        r.fields.push(Field::resolve_static(name, arg).ok()?);
+        r.fields
+            .push(Arc::new(Field::resolve_static(name, arg).ok()?));
     }
     let n = r.len()?;
     let mut infos = Vec::with_capacity(n);
@@ -272,7 +273,7 @@ struct Reader {
     /// Every string of the snapshot, checked as UTF-8 once.
     table: &'static str,
     /// The snapshot's distinct fields, resolved once.
-    fields: Vec<Field>,
+    fields: Vec<Arc<Field>>,
     /// Shared nodes in the order they were first written.
     shared: Vec<Arc<Node>>,
 }
@@ -379,7 +380,9 @@ impl Reader {
     }
 
     fn check(&mut self) -> Option<Check> {
-        let field = self.field()?;
+        // Checks hold their field inline: it is read for every event evaluated.
+        let number = self.number()?;
+        let field = Field::clone(self.fields.get(number)?);
         let op = Op::from_text(self.str()?)?;
         let n = self.len()?;
         let mut values = Vec::with_capacity(n);
@@ -389,7 +392,7 @@ impl Reader {
         Check::from_values(field, op, values)
     }
 
-    fn field(&mut self) -> Option<Field> {
+    fn field(&mut self) -> Option<Arc<Field>> {
         let number = self.number()?;
         self.fields.get(number).cloned()
     }
