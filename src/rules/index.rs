@@ -50,7 +50,7 @@ impl Bits {
 }
 
 /// The candidates for each value of one field.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct FieldIndex {
     path: &'static [&'static str],
     /// Value → rules that pin the field to a set holding it, plus the unpinned ones.
@@ -62,14 +62,15 @@ struct FieldIndex {
 }
 
 impl FieldIndex {
-    fn build(path: &'static [&'static str], rules: &[Option<&Node>]) -> FieldIndex {
-        let n = rules.len();
-        let required: Vec<_> = rules
-            .iter()
-            .map(|r| r.map(|node| node.required_values(path)))
-            .collect();
+    /// `required[i]`: `None` for a disabled rule (never a candidate), `Some(None)` for a rule
+    /// that does not pin the field, `Some(Some(values))` for one that needs one of `values`.
+    fn build<'v>(
+        path: &'static [&'static str],
+        required: impl ExactSizeIterator<Item = Option<Option<&'v [&'v str]>>> + Clone,
+    ) -> FieldIndex {
+        let n = required.len();
         let (mut unpinned, mut all) = (Bits::empty(n), Bits::empty(n));
-        for (i, req) in required.iter().enumerate() {
+        for (i, req) in required.clone().enumerate() {
             match req {
                 None => continue,
                 Some(None) => unpinned.set(i),
@@ -78,7 +79,7 @@ impl FieldIndex {
             all.set(i);
         }
         let mut by_value: HashMap<String, Bits, foldhash::fast::RandomState> = HashMap::default();
-        for (i, req) in required.iter().enumerate() {
+        for (i, req) in required.enumerate() {
             if let Some(Some(values)) = req {
                 for &v in values {
                     if let Some(bits) = by_value.get_mut(v) {
@@ -112,8 +113,33 @@ impl FieldIndex {
     }
 }
 
+/// What one rule's condition requires of the two indexed fields: the values one of which
+/// the field must hold, `None` when it does not pin the field. Sorted, so a snapshot of
+/// them does not depend on hash order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Required<'v> {
+    pub verb: Option<Vec<&'v str>>,
+    pub resource: Option<Vec<&'v str>>,
+}
+
+impl<'v> Required<'v> {
+    pub fn of(node: &'v Node) -> Required<'v> {
+        let values = |path| {
+            node.required_values(path).map(|set| {
+                let mut v: Vec<&str> = set.into_iter().collect();
+                v.sort_unstable();
+                v
+            })
+        };
+        Required {
+            verb: values(VERB),
+            resource: values(RESOURCE),
+        }
+    }
+}
+
 /// The rule index of a [`super::RuleSet`].
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct RuleIndex {
     verb: FieldIndex,
     resource: FieldIndex,
@@ -122,9 +148,22 @@ pub struct RuleIndex {
 impl RuleIndex {
     /// `rules[i]` is the condition of rule `i`, `None` for a disabled rule (never a candidate).
     pub fn build(rules: &[Option<&Node>]) -> RuleIndex {
+        let required: Vec<_> = rules.iter().map(|r| r.map(Required::of)).collect();
+        RuleIndex::from_required(&required)
+    }
+
+    /// The index of rules whose requirements are `required` (`None` for a disabled rule):
+    /// what [`RuleIndex::build`] works out from the conditions, or what a snapshot stored.
+    pub fn from_required(required: &[Option<Required<'_>>]) -> RuleIndex {
+        let verb = required
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.verb.as_deref()));
+        let resource = required
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.resource.as_deref()));
         RuleIndex {
-            verb: FieldIndex::build(VERB, rules),
-            resource: FieldIndex::build(RESOURCE, rules),
+            verb: FieldIndex::build(VERB, verb),
+            resource: FieldIndex::build(RESOURCE, resource),
         }
     }
 

@@ -141,7 +141,21 @@ impl RuleSet {
             .map(|(info, c)| info.enabled.then_some(&c.node))
             .collect();
         let index = index::RuleIndex::build(&conditions);
-        let roots: Vec<_> = conditions.iter().flatten().copied().collect();
+        RuleSet::assemble_indexed(infos, compiled, index)
+    }
+
+    /// [`RuleSet::assemble`] with the index already built (a snapshot stores what it needs).
+    fn assemble_indexed(
+        infos: Vec<RuleInfo>,
+        compiled: Vec<load::Compiled>,
+        index: index::RuleIndex,
+    ) -> RuleSet {
+        let roots: Vec<_> = infos
+            .iter()
+            .zip(&compiled)
+            .filter(|(info, _)| info.enabled)
+            .map(|(_, c)| &c.node)
+            .collect();
         let single_field = compile::single_field_macros(&roots);
         RuleSet {
             infos,

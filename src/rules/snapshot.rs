@@ -20,12 +20,13 @@ use std::sync::Arc;
 use super::ast::Op;
 use super::compile::{CRhs, Check, Node};
 use super::fields::Field;
+use super::index::{Required, RuleIndex};
 use super::load::Compiled;
 use super::output::{Output, Part};
 use super::{RuleInfo, RuleSet, Text};
 use crate::severity::Severity;
 
-const MAGIC: &[u8] = b"eaw-rules/2\n";
+const MAGIC: &[u8] = b"eaw-rules/3\n";
 
 /// The bytes of `set`: a table of every distinct string (checked as UTF-8 once when
 /// decoding, then borrowed by the rule set instead of copied), a table of every distinct
@@ -39,6 +40,10 @@ pub fn encode(set: &RuleSet) -> Vec<u8> {
         rules.info(info);
         rules.node(&compiled.node);
         rules.output(&compiled.output);
+        // What the index needs of the rule, so decoding need not work it out again.
+        let required = Required::of(&compiled.node);
+        rules.values(required.verb.as_deref());
+        rules.values(required.resource.as_deref());
     }
     // The fields' own strings go into the same table, after the rules' strings.
     let fields = std::mem::take(&mut rules.fields);
@@ -95,15 +100,22 @@ pub fn decode(bytes: &'static [u8]) -> Option<RuleSet> {
     let n = r.len()?;
     let mut infos = Vec::with_capacity(n);
     let mut compiled = Vec::with_capacity(n);
+    let mut required = Vec::with_capacity(n);
     for _ in 0..n {
-        infos.push(r.info()?);
+        let info = r.info()?;
         let node = r.node(0)?;
         let output = r.output()?;
+        let verb = r.values()?;
+        let resource = r.values()?;
+        required.push(info.enabled.then_some(Required { verb, resource }));
+        infos.push(info);
         compiled.push(Compiled { node, output });
     }
-    r.rest
-        .is_empty()
-        .then(|| RuleSet::assemble(infos, compiled))
+    if !r.rest.is_empty() {
+        return None;
+    }
+    let index = RuleIndex::from_required(&required);
+    Some(RuleSet::assemble_indexed(infos, compiled, index))
 }
 
 // Node tags.
@@ -239,6 +251,20 @@ impl Writer {
         }
     }
 
+    /// A list of strings, or none.
+    fn values(&mut self, values: Option<&[&str]>) {
+        match values {
+            None => self.out.push(0),
+            Some(values) => {
+                self.out.push(1);
+                self.len(values.len());
+                for v in values {
+                    self.str(v);
+                }
+            }
+        }
+    }
+
     /// A field as its number in the field table.
     fn field(&mut self, field: &Field) {
         let (name, arg) = field.source();
@@ -314,6 +340,22 @@ impl Reader {
     /// An offset or length into the string table.
     fn offset(&mut self) -> Option<usize> {
         self.number().filter(|&n| n <= self.table.len())
+    }
+
+    /// What [`Writer::values`] wrote: `Some(None)` for no list.
+    fn values(&mut self) -> Option<Option<Vec<&'static str>>> {
+        match self.byte()? {
+            0 => Some(None),
+            1 => {
+                let n = self.len()?;
+                let mut values = Vec::with_capacity(n);
+                for _ in 0..n {
+                    values.push(self.str()?);
+                }
+                Some(Some(values))
+            }
+            _ => None,
+        }
     }
 
     fn text(&mut self) -> Option<Text> {
@@ -430,6 +472,24 @@ mod tests {
         // and the encoding does not depend on hash order.
         assert!(embedded == encode(&compiled_from_sources()).as_slice());
         assert!(embedded == encode(&decode(embedded).unwrap()).as_slice());
+    }
+
+    /// The index a snapshot stores is the one the conditions give.
+    #[test]
+    fn stored_index_is_the_built_one() {
+        let set = decode(crate::pack::BUILTIN_SNAPSHOT).unwrap();
+        let compiled = compiled_from_sources();
+        assert!(set.index == compiled.index);
+        let conditions: Vec<_> = set
+            .infos
+            .iter()
+            .zip(&set.compiled)
+            .map(|(info, c)| info.enabled.then_some(&c.node))
+            .collect();
+        assert!(set.index == RuleIndex::build(&conditions));
+        // Most rules pin both fields; that is what makes the index worth having.
+        let (verb, resource) = set.index.pinned_counts();
+        assert!(verb > 30 && resource > 30, "{verb} {resource}");
     }
 
     #[test]
