@@ -98,7 +98,7 @@ struct Slot {
     value: OnceCell<Option<Box<Value>>>,
     /// The member's own members or elements (`None` inside when it is neither an object
     /// nor an array).
-    object: OnceCell<Option<Box<ObjectIndex>>>,
+    object: OnceCell<Option<ObjectIndex>>,
 }
 
 fn key_sig(name: &[u8]) -> u64 {
@@ -387,11 +387,11 @@ impl<'a> AuditEvent<'a> {
                 let found = scan_container(&self.text, range.clone(), NESTED_MEMBERS);
                 if found.is_none() && self.text[range.clone()].starts_with('{') {
                     let members = index_object(&self.text, range).ok()?;
-                    return Some(Box::new(ObjectIndex::new(members, false)));
+                    return Some(ObjectIndex::new(members, false));
                 }
-                found.map(Box::new)
+                found
             })
-            .as_deref()
+            .as_ref()
     }
 
     /// Follows `segments` from the top level, indexing objects on the way and parsing only
