@@ -218,12 +218,12 @@ impl Check {
         op: Op,
         values: impl IntoIterator<Item = T>,
     ) -> Option<Check> {
-        let values = values.into_iter().map(Into::into);
+        let mut values = values.into_iter().map(Into::into);
         let rhs = match op {
             Op::Exists => CRhs::None,
             Op::In | Op::Intersects => CRhs::Set(values.collect()),
             Op::PMatch => CRhs::Paths(values.collect()),
-            _ => one(op, values.into_iter().next()?)?,
+            _ => one(op, values.next()?)?,
         };
         Some(Check { field, op, rhs })
     }
