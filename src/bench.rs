@@ -9,7 +9,7 @@
 //! its floor are timed in alternation, `rounds` times, and each figure is the fastest round.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -461,12 +461,18 @@ fn cold_starts() -> [Option<f64>; 3] {
 }
 
 /// A tiny Runtime API: accept the runtime's first connection and time its `/next` request.
+/// The accept blocks (polling would add up to a polling interval to every figure); a
+/// watchdog connects after ten seconds to wake it when the function never calls.
 fn time_to_next(bin: &Path) -> Option<f64> {
+    time_to_next_within(Command::new(bin), Duration::from_secs(10))
+}
+
+fn time_to_next_within(mut function: Command, limit: Duration) -> Option<f64> {
     let listener = TcpListener::bind("127.0.0.1:0").ok()?;
-    let port = listener.local_addr().ok()?.port();
+    let addr = listener.local_addr().ok()?;
     let start = Instant::now();
-    let mut child = Command::new(bin)
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+    let mut child = function
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -482,25 +488,26 @@ fn time_to_next(bin: &Path) -> Option<f64> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    listener.set_nonblocking(true).ok()?;
-    let deadline = start + Duration::from_secs(10);
-    let elapsed = loop {
-        match listener.accept() {
-            Ok((mut conn, _)) => {
-                let _ = conn.set_nonblocking(false);
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut buf = [0u8; 256];
-                let n = conn.read(&mut buf).unwrap_or(0);
-                let got = String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next");
-                break got.then(|| start.elapsed());
-            }
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
-            Err(_) => break None,
+    let (called, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(limit).is_err() {
+            // The watchdog's connection sends nothing, so it is not taken for `/next`.
+            let _ = TcpStream::connect(addr);
         }
-    };
+    });
+    let accepted = listener.accept().ok();
+    let elapsed = start.elapsed();
+    let _ = called.send(());
+    let got_next = accepted.is_some_and(|(mut conn, _)| {
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut buf = [0u8; 256];
+        let n = conn.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next")
+    });
     let _ = child.kill();
     let _ = child.wait();
-    elapsed.map(|d| d.as_secs_f64() * 1000.0)
+    let _ = watchdog.join();
+    got_next.then_some(elapsed.as_secs_f64() * 1000.0)
 }
 
 /// The terminal table.
@@ -635,6 +642,33 @@ pub fn render(r: &BenchReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_next_request_counts_as_a_cold_start() {
+        let bash = |script: &str| {
+            let mut c = Command::new("bash");
+            c.arg("-c").arg(script);
+            c
+        };
+        // Exits at once: the watchdog wakes the probe, and its connection is not a `/next`.
+        assert_eq!(
+            time_to_next_within(bash("exit 0"), Duration::from_millis(300)),
+            None
+        );
+        // Calls the Runtime API, but not for `/next`, and then for it.
+        let call = |path: &str| {
+            format!(
+                "exec 3<>/dev/tcp/${{AWS_LAMBDA_RUNTIME_API%:*}}/${{AWS_LAMBDA_RUNTIME_API#*:}}; \
+                 printf 'GET {path} HTTP/1.1\\r\\n\\r\\n' >&3; sleep 1"
+            )
+        };
+        let limit = Duration::from_secs(5);
+        assert_eq!(time_to_next_within(bash(&call("/other")), limit), None);
+        assert!(
+            time_to_next_within(bash(&call("/2018-06-01/runtime/invocation/next")), limit)
+                .is_some()
+        );
+    }
 
     #[test]
     fn payloads_respect_the_compressed_ceiling_and_count_every_event() {
