@@ -34,40 +34,37 @@ const MAGIC: &[u8] = b"eaw-rules/3\n";
 /// rules.
 pub fn encode(set: &RuleSet) -> Vec<u8> {
     let mut w = Writer::default();
-    let mut rules = Writer::default();
-    rules.len(set.infos.len());
+    w.len(set.infos.len());
     for (info, compiled) in set.infos.iter().zip(&set.compiled) {
-        rules.info(info);
-        rules.node(&compiled.node);
-        rules.output(&compiled.output);
+        w.info(info);
+        w.node(&compiled.node);
+        w.output(&compiled.output);
         // What the index needs of the rule, so decoding need not work it out again.
         let required = Required::of(&compiled.node);
-        rules.values(required.verb.as_deref());
-        rules.values(required.resource.as_deref());
+        w.values(required.verb.as_deref());
+        w.values(required.resource.as_deref());
     }
-    // The fields' own strings go into the same table, after the rules' strings.
-    let fields = std::mem::take(&mut rules.fields);
-    let mut field_bytes = Writer {
-        strings: std::mem::take(&mut rules.strings),
-        table: std::mem::take(&mut rules.table),
-        ..Writer::default()
-    };
-    field_bytes.len(fields.len());
+    // The rules name fields by number: the field table goes before them, and its strings
+    // into the same string table.
+    let rules = std::mem::take(&mut w.out);
+    let fields = std::mem::take(&mut w.fields);
+    w.len(fields.len());
     for (name, arg) in &fields {
-        field_bytes.str(name);
+        w.str(name);
         match arg {
-            None => field_bytes.out.push(ARG_NONE),
+            None => w.out.push(ARG_NONE),
             Some(arg) => {
-                field_bytes.out.push(ARG_SOME);
-                field_bytes.str(arg);
+                w.out.push(ARG_SOME);
+                w.str(arg);
             }
         }
     }
-    w.out.extend_from_slice(MAGIC);
-    w.len(field_bytes.table.len());
-    w.out.extend_from_slice(&field_bytes.table);
-    w.out.extend_from_slice(&field_bytes.out);
-    w.out.extend_from_slice(&rules.out);
+    let field_table = std::mem::replace(&mut w.out, MAGIC.to_vec());
+    let table = std::mem::take(&mut w.table);
+    w.len(table.len());
+    w.out.extend_from_slice(&table);
+    w.out.extend_from_slice(&field_table);
+    w.out.extend_from_slice(&rules);
     w.out
 }
 
@@ -423,8 +420,7 @@ impl Reader {
 
     fn check(&mut self) -> Option<Check> {
         // Checks hold their field inline: it is read for every event evaluated.
-        let number = self.number()?;
-        let field = Field::clone(self.fields.get(number)?);
+        let field = Field::clone(self.field()?);
         let op = Op::from_text(self.str()?)?;
         let n = self.len()?;
         let mut values = Vec::with_capacity(n);
@@ -434,16 +430,16 @@ impl Reader {
         Check::from_values(field, op, values)
     }
 
-    fn field(&mut self) -> Option<Arc<Field>> {
+    fn field(&mut self) -> Option<&Arc<Field>> {
         let number = self.number()?;
-        self.fields.get(number).cloned()
+        self.fields.get(number)
     }
 
     fn output(&mut self) -> Option<Output> {
         let parts = (0..self.len()?)
             .map(|_| match self.byte()? {
                 PART_LIT => Some(Part::Lit(self.text()?)),
-                PART_FIELD => Some(Part::Field(self.field()?)),
+                PART_FIELD => Some(Part::Field(Arc::clone(self.field()?))),
                 _ => None,
             })
             .collect::<Option<_>>()?;
