@@ -242,6 +242,11 @@ impl Writer {
         if let CRhs::Set(_) = check.rhs {
             values.sort_unstable();
         }
+        self.strs(&values);
+    }
+
+    /// A count, then that many strings.
+    fn strs(&mut self, values: &[&str]) {
         self.len(values.len());
         for v in values {
             self.str(v);
@@ -254,10 +259,7 @@ impl Writer {
             None => self.out.push(0),
             Some(values) => {
                 self.out.push(1);
-                self.len(values.len());
-                for v in values {
-                    self.str(v);
-                }
+                self.strs(values);
             }
         }
     }
@@ -343,16 +345,19 @@ impl Reader {
     fn values(&mut self) -> Option<Option<Vec<&'static str>>> {
         match self.byte()? {
             0 => Some(None),
-            1 => {
-                let n = self.len()?;
-                let mut values = Vec::with_capacity(n);
-                for _ in 0..n {
-                    values.push(self.str()?);
-                }
-                Some(Some(values))
-            }
+            1 => self.strs().map(Some),
             _ => None,
         }
+    }
+
+    /// What [`Writer::strs`] wrote.
+    fn strs(&mut self) -> Option<Vec<&'static str>> {
+        let n = self.len()?;
+        let mut values = Vec::with_capacity(n);
+        for _ in 0..n {
+            values.push(self.str()?);
+        }
+        Some(values)
     }
 
     fn text(&mut self) -> Option<Text> {
@@ -422,12 +427,7 @@ impl Reader {
         // Checks hold their field inline: it is read for every event evaluated.
         let field = Field::clone(self.field()?);
         let op = Op::from_text(self.str()?)?;
-        let n = self.len()?;
-        let mut values = Vec::with_capacity(n);
-        for _ in 0..n {
-            values.push(self.text()?);
-        }
-        Check::from_values(field, op, values)
+        Check::from_values(field, op, self.strs()?)
     }
 
     fn field(&mut self) -> Option<&Arc<Field>> {
