@@ -238,7 +238,7 @@ pub async fn run() -> Result<(), Error> {
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(s3_conf);
     let (rules, rules_failure) = load_rules(&config.rules_files, &s3).await;
-    let alerts = SnsAlerts::new(aws_sdk_sns::Client::new(&aws), &config.alert_topic_arn);
+    let alerts = SnsAlerts::new(aws_sdk_sns::Config::new(&aws), &config.alert_topic_arn);
     if let Some((file, error)) = &rules_failure {
         let cluster = config
             .pipeline

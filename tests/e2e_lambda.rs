@@ -455,7 +455,7 @@ async fn fifo_topic_deduplicates_a_redelivered_alert() {
         &AlertContext::default(),
     );
     assert!(!alerts.is_empty());
-    let sink = SnsAlerts::new(sns.clone(), &topic);
+    let sink = SnsAlerts::new(sns.config().clone(), &topic);
     for _ in 0..2 {
         for a in &alerts {
             sink.publish(a).await.expect("publish to FIFO topic");
