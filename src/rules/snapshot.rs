@@ -424,8 +424,7 @@ impl Reader {
     }
 
     fn check(&mut self) -> Option<Check> {
-        // Checks hold their field inline: it is read for every event evaluated.
-        let field = Field::clone(self.field()?);
+        let field = Arc::clone(self.field()?);
         let op = Op::from_text(self.str()?)?;
         Check::from_values(field, op, self.strs()?)
     }
@@ -551,6 +550,34 @@ mod tests {
             set.rules()
                 .iter()
                 .all(|r| matches!((&r.id, &r.desc), (Text::Borrowed(_), Text::Borrowed(_))))
+        );
+        // And its checks share one resolved field per distinct field.
+        fn checks<'n>(node: &'n Node, out: &mut Vec<&'n Check>) {
+            match node {
+                Node::Const(_) => {}
+                Node::And(items) | Node::Or(items) => items.iter().for_each(|n| checks(n, out)),
+                Node::Not(inner) => checks(inner, out),
+                Node::Shared(inner) => checks(inner, out),
+                Node::Check(c) => out.push(c),
+            }
+        }
+        let mut all = Vec::new();
+        for c in &set.compiled {
+            checks(&c.node, &mut all);
+        }
+        let distinct: std::collections::HashSet<*const Field> =
+            all.iter().map(|c| Arc::as_ptr(&c.field)).collect();
+        let verbs: Vec<_> = all
+            .iter()
+            .filter(|c| c.field.plain_path() == Some(&["verb"][..]))
+            .collect();
+        assert!(verbs.len() > 10, "{} checks of ka.verb", verbs.len());
+        assert!(verbs.iter().all(|c| Arc::ptr_eq(&c.field, &verbs[0].field)));
+        assert!(
+            distinct.len() < 100 && all.len() > 400,
+            "{} {}",
+            distinct.len(),
+            all.len()
         );
     }
 }

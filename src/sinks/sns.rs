@@ -10,7 +10,7 @@ pub struct SnsAlerts {
     config: aws_sdk_sns::Config,
     /// Made from `config` on the first alert. Most invocations alert on nothing, and making
     /// an SNS client parses the SDK's table of AWS partitions and compiles its regexes
-    /// (~0.4 M instructions, an eighth of the cold start); a container that never alerts
+    /// (0.45 M instructions, a seventh of the cold start); a container that never alerts
     /// never pays it, and one that does pays it once.
     client: std::sync::OnceLock<aws_sdk_sns::Client>,
     topic_arn: String,
