@@ -169,6 +169,33 @@ pub struct BenchReport {
     /// The bare function plus the SDK set up as ours is (`examples/sdk_lambda.rs`).
     pub cold_start_sdk_ms: Option<f64>,
     pub cold_start_ratio: Option<f64>,
+    /// Where each cold start's time goes, read from `/proc` when the process asks for
+    /// `/next` (Linux only): CPU time it used, and the page faults it took to get there.
+    pub cold_start_cpu_ms: Option<f64>,
+    pub cold_start_hello_cpu_ms: Option<f64>,
+    pub cold_start_sdk_cpu_ms: Option<f64>,
+    pub cold_start_page_faults: Option<u64>,
+    pub cold_start_hello_page_faults: Option<u64>,
+    pub cold_start_sdk_page_faults: Option<u64>,
+}
+
+/// Medians over the rounds of one function's starts, up to its first `/next`.
+#[derive(Debug, Clone, Copy, Default)]
+struct ColdStart {
+    ms: Option<f64>,
+    cpu_ms: Option<f64>,
+    page_faults: Option<u64>,
+}
+
+/// One start of a function, up to its first `/next`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StartToNext {
+    ms: f64,
+    /// CPU time, user and system (`/proc/<pid>/schedstat`).
+    cpu_ms: Option<f64>,
+    /// Minor page faults (`/proc/<pid>/stat`); a start takes no major ones once the binary
+    /// is in the page cache.
+    page_faults: Option<u64>,
 }
 
 fn pipeline(codec: ArchiveCodec, gzip_level: u32) -> Pipeline {
@@ -312,7 +339,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         progress("cold start");
         cold_starts()
     } else {
-        [None; 3]
+        Default::default()
     };
 
     let secs = |d: Duration| d.as_secs_f64();
@@ -349,13 +376,19 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         findings,
         peak_rss_mb_one_max_payload: rss_one,
         peak_rss_mb_after_50_payloads: rss_many,
-        cold_start_ms: cold,
-        cold_start_hello_ms: hello,
-        cold_start_sdk_ms: sdk,
-        cold_start_ratio: match (cold, hello) {
+        cold_start_ms: cold.ms,
+        cold_start_hello_ms: hello.ms,
+        cold_start_sdk_ms: sdk.ms,
+        cold_start_ratio: match (cold.ms, hello.ms) {
             (Some(c), Some(h)) if h > 0.0 => Some(c / h),
             _ => None,
         },
+        cold_start_cpu_ms: cold.cpu_ms,
+        cold_start_hello_cpu_ms: hello.cpu_ms,
+        cold_start_sdk_cpu_ms: sdk.cpu_ms,
+        cold_start_page_faults: cold.page_faults,
+        cold_start_hello_page_faults: hello.page_faults,
+        cold_start_sdk_page_faults: sdk.page_faults,
     }
 }
 
@@ -432,9 +465,9 @@ pub fn peak_rss_mb() -> Option<f64> {
 /// function with the SDK set up as ours is (`examples/sdk_lambda.rs`), both found next to
 /// this executable's directory when `make bench` built them. The three are started in turn,
 /// eleven rounds, so a change in the machine's speed touches them alike.
-fn cold_starts() -> [Option<f64>; 3] {
+fn cold_starts() -> [ColdStart; 3] {
     let Ok(exe) = std::env::current_exe() else {
-        return [None; 3];
+        return Default::default();
     };
     let example = |name: &str| {
         exe.parent()
@@ -446,28 +479,54 @@ fn cold_starts() -> [Option<f64>; 3] {
         example("hello_lambda"),
         example("sdk_lambda"),
     ];
-    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut starts: [Vec<StartToNext>; 3] = Default::default();
     for _ in 0..11 {
-        for (bin, t) in bins.iter().zip(&mut times) {
-            if let Some(ms) = bin.as_deref().and_then(time_to_next) {
-                t.push(ms);
+        for (bin, s) in bins.iter().zip(&mut starts) {
+            if let Some(start) = bin.as_deref().and_then(time_to_next) {
+                s.push(start);
             }
         }
     }
-    times.map(|mut v| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len() / 2).copied()
+    starts.map(|s| ColdStart {
+        ms: median(s.iter().map(|s| s.ms)),
+        cpu_ms: median(s.iter().filter_map(|s| s.cpu_ms)),
+        page_faults: median(s.iter().filter_map(|s| s.page_faults.map(|n| n as f64)))
+            .map(|n| n as u64),
     })
+}
+
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied()
+}
+
+/// CPU time and minor page faults of a running process, from `/proc` (Linux).
+fn cpu_and_faults(pid: u32) -> (Option<f64>, Option<u64>) {
+    // `schedstat`: nanoseconds on a CPU, then waiting, then timeslices.
+    let cpu_ms = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|ns| ns as f64 / 1e6);
+    // `stat`: minflt is the 10th field; the 2nd, the command name in parentheses, may hold
+    // spaces, so count from the last `)`.
+    let faults = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after = &s[s.rfind(')')? + 1..];
+            after.split_whitespace().nth(7)?.parse().ok()
+        });
+    (cpu_ms, faults)
 }
 
 /// A tiny Runtime API: accept the runtime's first connection and time its `/next` request.
 /// The accept blocks (polling would add up to a polling interval to every figure); a
 /// watchdog connects after ten seconds to wake it when the function never calls.
-fn time_to_next(bin: &Path) -> Option<f64> {
+fn time_to_next(bin: &Path) -> Option<StartToNext> {
     time_to_next_within(Command::new(bin), Duration::from_secs(10))
 }
 
-fn time_to_next_within(mut function: Command, limit: Duration) -> Option<f64> {
+fn time_to_next_within(mut function: Command, limit: Duration) -> Option<StartToNext> {
     let listener = TcpListener::bind("127.0.0.1:0").ok()?;
     let addr = listener.local_addr().ok()?;
     let start = Instant::now();
@@ -504,10 +563,16 @@ fn time_to_next_within(mut function: Command, limit: Duration) -> Option<f64> {
         let n = conn.read(&mut buf).unwrap_or(0);
         String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next")
     });
+    // The function now waits for our answer: what it has used so far is its start.
+    let (cpu_ms, page_faults) = cpu_and_faults(child.id());
     let _ = child.kill();
     let _ = child.wait();
     let _ = watchdog.join();
-    got_next.then_some(elapsed.as_secs_f64() * 1000.0)
+    got_next.then_some(StartToNext {
+        ms: elapsed.as_secs_f64() * 1000.0,
+        cpu_ms,
+        page_faults,
+    })
 }
 
 /// The terminal table.
@@ -617,23 +682,53 @@ pub fn render(r: &BenchReport) -> String {
         "peak RSS, after 50 payloads".into(),
         opt(r.peak_rss_mb_after_50_payloads, "MB"),
     ]);
+    s.push_str(&t.render());
+    // Wall time, and the CPU time and page faults behind it.
+    let mut t = Table::new(&["cold start to /next", "wall", "CPU", "page faults"])
+        .align_right(1)
+        .align_right(2)
+        .align_right(3);
+    for (name, ms, cpu, faults) in [
+        (
+            "eks-audit-watch",
+            r.cold_start_ms,
+            r.cold_start_cpu_ms,
+            r.cold_start_page_faults,
+        ),
+        (
+            "bare lambda_runtime",
+            r.cold_start_hello_ms,
+            r.cold_start_hello_cpu_ms,
+            r.cold_start_hello_page_faults,
+        ),
+        (
+            "bare + SDK set-up",
+            r.cold_start_sdk_ms,
+            r.cold_start_sdk_cpu_ms,
+            r.cold_start_sdk_page_faults,
+        ),
+    ] {
+        let ms2 = |v: Option<f64>| v.map_or_else(|| "-".into(), |x| format!("{x:.2} ms"));
+        t.row(vec![
+            name.into(),
+            ms2(ms),
+            ms2(cpu),
+            faults.map_or_else(|| "-".into(), |n| n.to_string()),
+        ]);
+    }
+    let times = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".into(),
+    };
+    let count = |n: Option<u64>| n.map(|n| n as f64);
     t.row(vec![
-        "cold start to /next".into(),
-        opt(r.cold_start_ms, "ms"),
-    ]);
-    t.row(vec![
-        "cold start, bare lambda_runtime".into(),
-        opt(r.cold_start_hello_ms, "ms"),
-    ]);
-    t.row(vec![
-        "cold start, bare + SDK clients".into(),
-        opt(r.cold_start_sdk_ms, "ms"),
-    ]);
-    t.row(vec![
-        "cold start ratio".into(),
-        r.cold_start_ratio
-            .map(|x| format!("{x:.2}x"))
-            .unwrap_or_else(|| "-".into()),
+        "ratio to bare".into(),
+        times(r.cold_start_ms, r.cold_start_hello_ms),
+        times(r.cold_start_cpu_ms, r.cold_start_hello_cpu_ms),
+        times(
+            count(r.cold_start_page_faults),
+            count(r.cold_start_hello_page_faults),
+        ),
     ]);
     s.push_str(&t.render());
     s
@@ -664,10 +759,13 @@ mod tests {
         };
         let limit = Duration::from_secs(5);
         assert_eq!(time_to_next_within(bash(&call("/other")), limit), None);
-        assert!(
-            time_to_next_within(bash(&call("/2018-06-01/runtime/invocation/next")), limit)
-                .is_some()
-        );
+        let start = time_to_next_within(bash(&call("/2018-06-01/runtime/invocation/next")), limit)
+            .expect("a start to /next");
+        // Read from the waiting process: it has run (bash starting up) and faulted pages in.
+        if cfg!(target_os = "linux") {
+            assert!(start.cpu_ms.is_some_and(|ms| ms > 0.0), "{start:?}");
+            assert!(start.page_faults.is_some_and(|n| n > 10), "{start:?}");
+        }
     }
 
     #[test]

@@ -552,6 +552,17 @@ fn bench_smoke_reports_every_figure() {
         r["cold_start_ms"].as_f64().is_some(),
         "the cold start probe reached the local Runtime API: {r}"
     );
+    if cfg!(target_os = "linux") {
+        // What the start cost, read from /proc while the function waited for its event.
+        assert!(
+            r["cold_start_cpu_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{r}"
+        );
+        assert!(
+            r["cold_start_page_faults"].as_u64().is_some_and(|n| n > 50),
+            "{r}"
+        );
+    }
     // The two reference functions are examples, built by `cargo test` (not by `--test cli`
     // alone): measured together when they are there.
     assert_eq!(
