@@ -460,11 +460,12 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Median time from spawn to the first `GET …/invocation/next`: for this binary, a bare
-/// `lambda_runtime` hello world built the same way (`examples/hello_lambda.rs`) and that
-/// function with the SDK set up as ours is (`examples/sdk_lambda.rs`), both found next to
-/// this executable's directory when `make bench` built them. The three are started in turn,
-/// eleven rounds, so a change in the machine's speed touches them alike.
+/// Median time (and CPU time, page faults) from spawn to the first `GET …/invocation/next`:
+/// for this binary, a bare `lambda_runtime` hello world built the same way
+/// (`examples/hello_lambda.rs`) and that function with the SDK set up as ours is
+/// (`examples/sdk_lambda.rs`), both found next to this executable's directory when
+/// `make bench` built them. The three are started in turn, eleven rounds, so a change in
+/// the machine's speed touches them alike.
 fn cold_starts() -> [ColdStart; 3] {
     let Ok(exe) = std::env::current_exe() else {
         return Default::default();
