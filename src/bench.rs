@@ -179,15 +179,7 @@ pub struct BenchReport {
     pub cold_start_sdk_page_faults: Option<u64>,
 }
 
-/// Medians over the rounds of one function's starts, up to its first `/next`.
-#[derive(Debug, Clone, Copy, Default)]
-struct ColdStart {
-    ms: Option<f64>,
-    cpu_ms: Option<f64>,
-    page_faults: Option<u64>,
-}
-
-/// One start of a function, up to its first `/next`.
+/// A function's start, up to its first `/next` (one start, or the medians over the rounds).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct StartToNext {
     ms: f64,
@@ -339,7 +331,7 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         progress("cold start");
         cold_starts()
     } else {
-        Default::default()
+        [None; 3]
     };
 
     let secs = |d: Duration| d.as_secs_f64();
@@ -376,19 +368,19 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         findings,
         peak_rss_mb_one_max_payload: rss_one,
         peak_rss_mb_after_50_payloads: rss_many,
-        cold_start_ms: cold.ms,
-        cold_start_hello_ms: hello.ms,
-        cold_start_sdk_ms: sdk.ms,
-        cold_start_ratio: match (cold.ms, hello.ms) {
-            (Some(c), Some(h)) if h > 0.0 => Some(c / h),
+        cold_start_ms: cold.map(|c| c.ms),
+        cold_start_hello_ms: hello.map(|c| c.ms),
+        cold_start_sdk_ms: sdk.map(|c| c.ms),
+        cold_start_ratio: match (cold, hello) {
+            (Some(c), Some(h)) if h.ms > 0.0 => Some(c.ms / h.ms),
             _ => None,
         },
-        cold_start_cpu_ms: cold.cpu_ms,
-        cold_start_hello_cpu_ms: hello.cpu_ms,
-        cold_start_sdk_cpu_ms: sdk.cpu_ms,
-        cold_start_page_faults: cold.page_faults,
-        cold_start_hello_page_faults: hello.page_faults,
-        cold_start_sdk_page_faults: sdk.page_faults,
+        cold_start_cpu_ms: cold.and_then(|c| c.cpu_ms),
+        cold_start_hello_cpu_ms: hello.and_then(|c| c.cpu_ms),
+        cold_start_sdk_cpu_ms: sdk.and_then(|c| c.cpu_ms),
+        cold_start_page_faults: cold.and_then(|c| c.page_faults),
+        cold_start_hello_page_faults: hello.and_then(|c| c.page_faults),
+        cold_start_sdk_page_faults: sdk.and_then(|c| c.page_faults),
     }
 }
 
@@ -466,9 +458,9 @@ pub fn peak_rss_mb() -> Option<f64> {
 /// (`examples/sdk_lambda.rs`), both found next to this executable's directory when
 /// `make bench` built them. The three are started in turn, eleven rounds, so a change in
 /// the machine's speed touches them alike.
-fn cold_starts() -> [ColdStart; 3] {
+fn cold_starts() -> [Option<StartToNext>; 3] {
     let Ok(exe) = std::env::current_exe() else {
-        return Default::default();
+        return [None; 3];
     };
     let example = |name: &str| {
         exe.parent()
@@ -488,11 +480,13 @@ fn cold_starts() -> [ColdStart; 3] {
             }
         }
     }
-    starts.map(|s| ColdStart {
-        ms: median(s.iter().map(|s| s.ms)),
-        cpu_ms: median(s.iter().filter_map(|s| s.cpu_ms)),
-        page_faults: median(s.iter().filter_map(|s| s.page_faults.map(|n| n as f64)))
-            .map(|n| n as u64),
+    starts.map(|s| {
+        Some(StartToNext {
+            ms: median(s.iter().map(|s| s.ms))?,
+            cpu_ms: median(s.iter().filter_map(|s| s.cpu_ms)),
+            page_faults: median(s.iter().filter_map(|s| s.page_faults.map(|n| n as f64)))
+                .map(|n| n as u64),
+        })
     })
 }
 
