@@ -135,12 +135,7 @@ impl RuleSet {
 
     /// The rule set of compiled rules, indexed.
     fn assemble(infos: Vec<RuleInfo>, compiled: Vec<load::Compiled>) -> RuleSet {
-        let conditions: Vec<_> = infos
-            .iter()
-            .zip(&compiled)
-            .map(|(info, c)| info.enabled.then_some(&c.node))
-            .collect();
-        let index = index::RuleIndex::build(&conditions);
+        let index = index::RuleIndex::build(&conditions(&infos, &compiled));
         RuleSet::assemble_indexed(infos, compiled, index)
     }
 
@@ -150,11 +145,9 @@ impl RuleSet {
         compiled: Vec<load::Compiled>,
         index: index::RuleIndex,
     ) -> RuleSet {
-        let roots: Vec<_> = infos
-            .iter()
-            .zip(&compiled)
-            .filter(|(info, _)| info.enabled)
-            .map(|(_, c)| &c.node)
+        let roots: Vec<_> = conditions(&infos, &compiled)
+            .into_iter()
+            .flatten()
             .collect();
         let single_field = compile::single_field_macros(&roots);
         RuleSet {
@@ -211,6 +204,18 @@ impl RuleSet {
         }
         out
     }
+}
+
+/// Each rule's condition, `None` for a disabled rule (never evaluated).
+fn conditions<'c>(
+    infos: &[RuleInfo],
+    compiled: &'c [load::Compiled],
+) -> Vec<Option<&'c compile::Node>> {
+    infos
+        .iter()
+        .zip(compiled)
+        .map(|(info, c)| info.enabled.then_some(&c.node))
+        .collect()
 }
 
 #[cfg(test)]

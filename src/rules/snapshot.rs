@@ -475,12 +475,7 @@ mod tests {
         let set = decode(crate::pack::BUILTIN_SNAPSHOT).unwrap();
         let compiled = compiled_from_sources();
         assert!(set.index == compiled.index);
-        let conditions: Vec<_> = set
-            .infos
-            .iter()
-            .zip(&set.compiled)
-            .map(|(info, c)| info.enabled.then_some(&c.node))
-            .collect();
+        let conditions = super::super::conditions(&set.infos, &set.compiled);
         assert!(set.index == RuleIndex::build(&conditions));
         // Most rules pin both fields; that is what makes the index worth having.
         let (verb, resource) = set.index.pinned_counts();
