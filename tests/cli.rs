@@ -578,3 +578,22 @@ fn bench_smoke_reports_every_figure() {
     );
     assert!(zstd > 0 && zstd < gzip, "zstd {zstd} vs gzip {gzip}");
 }
+
+/// build.rs links the binary at a fixed address on Linux (no relocations for the loader to
+/// apply at a cold start) unless `EKS_AUDIT_WATCH_PIE=1` asked for a position-independent one.
+/// What `file` reports as "executable" against "pie executable": the ELF header's `e_type`.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_binary_is_linked_at_a_fixed_address_unless_asked_not_to() {
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    let head = std::fs::read(BIN).expect("binary readable");
+    assert_eq!(&head[..4], b"\x7fELF", "{BIN} is not ELF");
+    let e_type = u16::from_le_bytes([head[16], head[17]]);
+    let want = if option_env!("EKS_AUDIT_WATCH_PIE") == Some("1") {
+        ET_DYN
+    } else {
+        ET_EXEC
+    };
+    assert_eq!(e_type, want, "{BIN}: ELF type {e_type}");
+}
