@@ -1,9 +1,10 @@
 //! Work done once at build time instead of at every cold start:
 //! - the built-in rule pack, compiled: the library's own rules compiler (`src/rules`, with
 //!   the few modules it uses) is compiled into this script and run over `rules/*.yaml`; the
-//!   result is written as a snapshot (`src/rules/snapshot.rs`) the binary decodes at start-up
-//!   instead of compiling the pack again. If the pack does not compile, the snapshot is left
-//!   empty and the binary compiles it at run time, where the errors are reported;
+//!   result is written out as Rust static data (`src/rules/codegen.rs`), which the binary
+//!   uses where it lies instead of compiling the pack again. If the pack does not compile,
+//!   `PACK` is written as `None` and the binary compiles it at run time, where the errors are
+//!   reported;
 //! - the same pack as JSON (`$OUT_DIR/*.yaml.json`), which the loader reads ten times faster
 //!   than YAML when an operator's rules are compiled together with the pack (the YAML stays
 //!   the source of truth, and the loader falls back to it if a file could not be converted
@@ -64,16 +65,22 @@ fn main() {
             text,
         });
     }
-    let snapshot = match rules::RuleSet::load(&sources) {
-        Ok((set, _)) => rules::snapshot::encode(&set),
+    let set = match rules::RuleSet::load(&sources) {
+        Ok((set, _)) => Some(set),
         Err(e) => {
             let problems = e.to_string().replace('\n', " | ");
             println!("cargo:warning=the built-in rule pack does not compile: {problems}");
-            Vec::new()
+            None
         }
     };
-    std::fs::write(out.join("builtin-rules.snapshot"), snapshot)
-        .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    std::fs::write(
+        out.join("builtin_pack.rs"),
+        rules::codegen::pack_source(set.as_ref()),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    // The library includes the written pack (`rules::builtin`); this script's own copy of
+    // the rules module is compiled without it.
+    println!("cargo:rustc-cfg=builtin_pack");
     println!("cargo:rerun-if-changed=src/rules");
     for path in ["src/doc.rs", "src/severity.rs", "src/timefmt.rs"] {
         println!("cargo:rerun-if-changed={path}");

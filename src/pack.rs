@@ -1,14 +1,15 @@
 //! The built-in EKS rule pack (`rules/*.yaml`), embedded in the binary three ways: the YAML
 //! (the source of truth, for `rules` commands and diagnostics), the same as JSON (what the
 //! loader reads when the pack is combined with an operator's own rules, ten times faster
-//! than YAML), and compiled (a [`snapshot`](crate::rules::snapshot) `build.rs` makes by
-//! running the rules compiler over the YAML — what a cold start with the built-in pack
-//! alone decodes, instead of compiling it again).
+//! than YAML), and compiled (static data `build.rs` writes by running the rules compiler over
+//! the YAML, [`crate::rules::codegen`] — what a cold start with the built-in pack alone
+//! uses where it lies, instead of compiling it again).
 //!
 //! This lives outside [`crate::rules`] because `build.rs` compiles that module itself, before
-//! these build outputs exist.
+//! these build outputs exist (the compiled pack's module, `rules::builtin`, is left out of
+//! the build script's copy by a cfg only the library is built with).
 
-use crate::rules::{RuleSet, RuleSource, RulesError, snapshot};
+use crate::rules::{RuleSet, RuleSource, RulesError};
 
 /// The built-in pack, loaded in this order: `eks.yaml` holds the shared lists and macros
 /// the later files use. Each entry is (label, YAML text, the same parsed to JSON by
@@ -42,15 +43,11 @@ pub(crate) const BUILTIN_PACK: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The pack compiled by `build.rs`; empty when the pack did not compile there (then
-/// [`RuleSet::builtin`] compiles it at run time and reports why it fails).
-pub(crate) const BUILTIN_SNAPSHOT: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/builtin-rules.snapshot"));
-
 impl RuleSet {
-    /// The built-in EKS pack.
+    /// The built-in EKS pack: as `build.rs` compiled it, or, when it did not compile there,
+    /// compiled now (and reported, with every problem, if it still does not).
     pub fn builtin() -> RuleSet {
-        if let Some(set) = snapshot::decode(BUILTIN_SNAPSHOT) {
+        if let Some(set) = RuleSet::from_static_pack() {
             return set;
         }
         match RuleSet::load_with_builtin(true, Vec::new()) {

@@ -26,8 +26,9 @@ use std::sync::Arc;
 /// every cold start. The keys come from rule files the operator ships, not from events.
 pub type NameMap<V> = std::collections::HashMap<String, V, foldhash::fast::RandomState>;
 pub type NameSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
-/// An `in`/`intersects` operand set.
-pub type TextSet = std::collections::HashSet<Text, foldhash::fast::RandomState>;
+/// A slice of compiled parts: borrowed from the built-in pack's static data (written by
+/// `build.rs`, see [`super::codegen`]), or owned when compiled at run time.
+pub type List<T> = Cow<'static, [T]>;
 /// Operand values borrowed from compiled checks (what [`Node::required_values`] collects).
 pub type ValueSet<'n> = std::collections::HashSet<&'n str, foldhash::fast::RandomState>;
 
@@ -37,7 +38,7 @@ pub struct MacroEntry {
     pub ast: Option<Expr>,
     /// The macro compiled, once, on first use: every rule that names it shares this node
     /// (the built-in pack names `eaw_kevt` and its lists in almost every rule).
-    pub compiled: std::cell::OnceCell<Arc<Node>>,
+    pub compiled: std::cell::OnceCell<Ptr<Node>>,
 }
 
 impl MacroEntry {
@@ -58,22 +59,70 @@ pub struct Env<'e> {
 #[derive(Debug, Clone)]
 pub enum Node {
     Const(bool),
-    And(Vec<Node>),
-    Or(Vec<Node>),
-    Not(Box<Node>),
-    Check(Box<Check>),
+    And(List<Node>),
+    Or(List<Node>),
+    Not(Ptr<Node>),
+    Check(Ptr<Check>),
     /// A macro's node, shared by the rules that use it.
-    Shared(Arc<Node>),
+    Shared(Ptr<Node>),
+}
+
+/// A compiled part held by pointer: into the built-in pack's static data, or on the heap
+/// (shared) for rules compiled at run time. Macros' nodes and fields are pointed to from
+/// many places either way.
+pub enum Ptr<T: 'static> {
+    Static(&'static T),
+    Shared(Arc<T>),
+}
+
+impl<T> Ptr<T> {
+    pub fn new(value: T) -> Ptr<T> {
+        Ptr::Shared(Arc::new(value))
+    }
+
+    /// Where the part lies: what identifies a macro's node (and its results in a memo).
+    pub fn addr(this: &Ptr<T>) -> usize {
+        std::ptr::from_ref::<T>(this) as usize
+    }
+}
+
+impl<T> std::ops::Deref for Ptr<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Ptr::Static(part) => part,
+            Ptr::Shared(part) => part,
+        }
+    }
+}
+
+impl<T> Clone for Ptr<T> {
+    fn clone(&self) -> Ptr<T> {
+        match self {
+            Ptr::Static(part) => Ptr::Static(part),
+            Ptr::Shared(part) => Ptr::Shared(Arc::clone(part)),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Ptr<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T> From<T> for Ptr<T> {
+    fn from(value: T) -> Ptr<T> {
+        Ptr::new(value)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Check {
-    /// Behind a pointer, which a decoded snapshot shares between every check and output on
-    /// the same field (each distinct field is held once): a check is 80 bytes instead of
-    /// 184, and the heap at the first `/next` is 36 KB smaller with the built-in pack's ~540
-    /// checks — fewer pages a cold start faults in. Reading the field through the pointer
-    /// costs nothing measurable per event (same instruction count over the bench corpus).
-    pub(super) field: Arc<Field>,
+    /// Behind a pointer, shared by every check and output on the same field in the built-in
+    /// pack (each distinct field is written once): a check is 88 bytes instead of 184.
+    /// Reading the field through the pointer costs nothing measurable per event.
+    pub(super) field: Ptr<Field>,
     pub(super) op: Op,
     pub(super) rhs: CRhs,
 }
@@ -84,11 +133,100 @@ pub(super) enum CRhs {
     One {
         text: Text,
         num: Option<f64>,
-        bytes: Vec<u8>,
+        bytes: List<u8>,
     },
     /// `in`/`intersects` operands (foldhash: the rules probe these sets for every event).
     Set(TextSet),
-    Paths(Vec<Text>),
+    Paths(List<Text>),
+}
+
+/// An `in`/`intersects` operand set: the values, and a table of their positions by hash
+/// (open addressing, linear probing, at most half full). Unlike a `HashSet`, both are plain
+/// slices, so `build.rs` writes the built-in pack's sets out as static data and a cold start
+/// builds none. The hash is this file's own ([`text_hash`]): the table is laid out on the
+/// build machine and probed on another. Events' strings probe the table but never change
+/// it, so no input makes a lookup cost more than the longest run of occupied slots.
+#[derive(Clone)]
+pub struct TextSet {
+    /// The distinct values, in the order first given.
+    pub(super) items: List<Text>,
+    /// A power of two long: 0 for an empty slot, else 1 + the value's position in `items`.
+    pub(super) slots: List<u32>,
+}
+
+impl TextSet {
+    pub fn contains(&self, v: &str) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = text_hash(v) as usize & mask;
+        loop {
+            match self.slots[at] {
+                0 => return false,
+                n if self.items[n as usize - 1] == v => return true,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Text> {
+        self.items.iter()
+    }
+}
+
+impl<T: Into<Text>> FromIterator<T> for TextSet {
+    fn from_iter<I: IntoIterator<Item = T>>(values: I) -> TextSet {
+        let values: Vec<Text> = values.into_iter().map(Into::into).collect();
+        let mut slots = vec![0u32; (values.len() * 2).next_power_of_two().max(2)];
+        let mask = slots.len() - 1;
+        let mut items = Vec::with_capacity(values.len());
+        for v in values {
+            let mut at = text_hash(&v) as usize & mask;
+            loop {
+                match slots[at] {
+                    0 => {
+                        items.push(v);
+                        slots[at] = u32::try_from(items.len()).expect("fewer than 2^32 values");
+                        break;
+                    }
+                    n if items[n as usize - 1] == v => break,
+                    _ => at = (at + 1) & mask,
+                }
+            }
+        }
+        TextSet {
+            items: items.into(),
+            slots: slots.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TextSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.items.iter()).finish()
+    }
+}
+
+/// A string's hash for [`TextSet`]: 8-byte words, each folded in with a 64×64→128-bit
+/// multiply (as foldhash does), so short strings take a step or two; the same on every
+/// platform, as the built-in pack's tables are laid out by `build.rs`.
+pub(super) fn text_hash(s: &str) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    fn fold(a: u64, b: u64) -> u64 {
+        let product = u128::from(a) * u128::from(b);
+        (product as u64) ^ ((product >> 64) as u64)
+    }
+    let bytes = s.as_bytes();
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        h = fold(h ^ u64::from_le_bytes(word.try_into().expect("8 bytes")), K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = fold(h ^ u64::from_le_bytes(word), K);
+    }
+    fold(h, K.rotate_left(32))
 }
 
 /// Errors local to one condition (fields, operators, operands, unknown macros), with the span
@@ -149,35 +287,37 @@ pub fn compile(expr: &Expr, env: &Env<'_>, stack: &mut Vec<String>) -> Option<No
             items
                 .iter()
                 .map(|e| compile(e, env, stack))
-                .collect::<Option<_>>()?,
+                .collect::<Option<Vec<_>>>()?
+                .into(),
         ),
         Expr::Or(items, _) => Node::Or(
             items
                 .iter()
                 .map(|e| compile(e, env, stack))
-                .collect::<Option<_>>()?,
+                .collect::<Option<Vec<_>>>()?
+                .into(),
         ),
-        Expr::Not(inner, _) => Node::Not(Box::new(compile(inner, env, stack)?)),
+        Expr::Not(inner, _) => Node::Not(Ptr::new(compile(inner, env, stack)?)),
         Expr::Macro(name, _) => {
             if stack.iter().any(|m| m == name) {
                 return None;
             }
             let entry = env.macros.get(name)?;
             if let Some(node) = entry.compiled.get() {
-                return Some(Node::Shared(Arc::clone(node)));
+                return Some(Node::Shared(node.clone()));
             }
             let ast = entry.ast.as_ref()?;
             stack.push(name.clone());
             let node = compile(ast, env, stack);
             stack.pop();
             // Only a successful compile is kept: it has no cycle, whatever the stack.
-            let node = Arc::new(node?);
-            let _ = entry.compiled.set(Arc::clone(&node));
+            let node = Ptr::new(node?);
+            let _ = entry.compiled.set(node.clone());
             Node::Shared(node)
         }
         Expr::Check { field, op, rhs, .. } => {
             let field = Field::resolve(&field.name, field.arg.as_deref()).ok()?;
-            Node::Check(Box::new(Check::new(field, *op, rhs, env.lists)?))
+            Node::Check(Ptr::new(Check::new(field, *op, rhs, env.lists)?))
         }
     })
 }
@@ -219,7 +359,7 @@ pub fn expand_list_into(
 impl Check {
     /// A check from already-expanded operands (used for rule exceptions).
     pub fn from_values<T: Into<Text>>(
-        field: impl Into<Arc<Field>>,
+        field: impl Into<Ptr<Field>>,
         op: Op,
         values: impl IntoIterator<Item = T>,
     ) -> Option<Check> {
@@ -227,7 +367,7 @@ impl Check {
         let rhs = match op {
             Op::Exists => CRhs::None,
             Op::In | Op::Intersects => CRhs::Set(values.collect()),
-            Op::PMatch => CRhs::Paths(values.collect()),
+            Op::PMatch => CRhs::Paths(values.collect::<Vec<_>>().into()),
             _ => one(op, values.next()?)?,
         };
         Some(Check {
@@ -245,7 +385,7 @@ impl Check {
         };
         if op == Op::Exists {
             return Some(Check {
-                field: Arc::new(field),
+                field: Ptr::new(field),
                 op,
                 rhs: CRhs::None,
             });
@@ -307,7 +447,7 @@ impl Check {
                 Op::BContains => v
                     .as_bytes()
                     .windows(bytes.len().max(1))
-                    .any(|w| w == bytes.as_slice()),
+                    .any(|w| w == bytes.as_ref()),
                 Op::BStartsWith => v.as_bytes().starts_with(bytes),
                 Op::Glob => glob(text.as_bytes(), v.as_bytes(), false),
                 Op::IGlob => glob(text.as_bytes(), v.as_bytes(), true),
@@ -326,7 +466,7 @@ fn one(op: Op, text: Text) -> Option<CRhs> {
     Some(CRhs::One {
         num: parse_num(&text),
         text,
-        bytes,
+        bytes: bytes.into(),
     })
 }
 
@@ -362,7 +502,7 @@ pub(crate) fn single_field_macros(roots: &[&Node]) -> SingleFieldMacros {
             Node::And(items) | Node::Or(items) => items.iter().for_each(|n| visit(n, out, seen)),
             Node::Not(inner) => visit(inner, out, seen),
             Node::Shared(inner) => {
-                let address = Arc::as_ptr(inner) as usize;
+                let address = Ptr::addr(inner);
                 if seen.contains(&address) {
                     return;
                 }
@@ -395,7 +535,7 @@ impl Node {
             Node::Not(inner) => !inner.eval(ctx),
             Node::Check(c) => c.eval(ctx),
             Node::Shared(inner) => {
-                let node = Arc::as_ptr(inner) as usize;
+                let node = Ptr::addr(inner);
                 ctx.shared(node, || ctx.across_batch(node, || inner.eval(ctx)))
             }
         }
@@ -775,11 +915,69 @@ mod tests {
         assert_eq!(errs[0].0, Span::new(0, 7));
     }
 
-    /// A check is boxed once per use in every rule (~540 in the built-in pack): its size is
-    /// heap a cold start faults in, page by page.
+    #[test]
+    fn text_sets_hold_their_values_once_and_nothing_else() {
+        // Against a HashSet: many sizes (table growth), duplicates, near misses, empty text.
+        let mut oracle = std::collections::HashSet::new();
+        let mut values = Vec::new();
+        for i in 0..300u32 {
+            let v = format!("value-{}", i * 7 % 211);
+            oracle.insert(v.clone());
+            values.push(v);
+            let set: TextSet = values.iter().cloned().collect();
+            assert_eq!(set.iter().count(), oracle.len());
+            assert!(set.slots.len().is_power_of_two() && set.slots.len() >= 2 * oracle.len());
+            for probe in 0..230 {
+                let p = format!("value-{probe}");
+                assert_eq!(set.contains(&p), oracle.contains(&p), "{p} after {i}");
+                assert!(!set.contains(&format!("{p}-")));
+            }
+            assert!(!set.contains(""));
+        }
+        // In the order first given, duplicates dropped.
+        let set: TextSet = ["b", "a", "b", "", "c"].into_iter().collect();
+        assert_eq!(
+            set.iter().map(AsRef::as_ref).collect::<Vec<&str>>(),
+            ["b", "a", "", "c"]
+        );
+        assert!(set.contains("") && set.contains("c") && !set.contains("d"));
+        let empty: TextSet = std::iter::empty::<&str>().collect();
+        assert!(!empty.contains("") && !empty.contains("a"));
+    }
+
+    /// The built-in pack's tables are laid out by `build.rs` and probed by the binary, on
+    /// machines that may differ: the hash depends on the bytes alone. Pinned here so that a
+    /// change to it is a deliberate one (it would be harmless — both sides change — but a
+    /// platform-dependent one would not be).
+    #[test]
+    fn the_set_hash_is_pinned() {
+        assert_eq!(text_hash(""), 0);
+        let words = [
+            "get",
+            "serviceaccounts/token",
+            "system:masters",
+            "pods/exec",
+        ];
+        let hashes: Vec<u64> = words.iter().map(|w| text_hash(w)).collect();
+        assert_eq!(hashes, PINNED_HASHES, "{hashes:#x?}");
+        // Every length up to three words long gives distinct values.
+        let texts: Vec<String> = (0..=24).map(|n| "x".repeat(n)).collect();
+        let distinct: std::collections::HashSet<u64> = texts.iter().map(|t| text_hash(t)).collect();
+        assert_eq!(distinct.len(), texts.len());
+    }
+
+    const PINNED_HASHES: [u64; 4] = [
+        0xd028_946f_dfc8_ea5a,
+        0xb894_4590_e2ca_7070,
+        0x5663_b934_c849_c66b,
+        0x5f67_2ff8_6dd4_44f7,
+    ];
+
+    /// A check is held once per use in every rule (~540 in the built-in pack): static data
+    /// a cold start reads page by page, or heap for rules compiled at run time.
     #[test]
     fn checks_stay_small() {
-        assert!(size_of::<Check>() <= 80, "{} bytes", size_of::<Check>());
+        assert!(size_of::<Check>() <= 88, "{} bytes", size_of::<Check>());
     }
 
     #[test]

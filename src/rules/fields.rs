@@ -236,7 +236,7 @@ enum ArgKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CList {
+pub(super) enum CList {
     Containers,
     Init,
     Ephemeral,
@@ -253,7 +253,7 @@ impl CList {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CSub {
+pub(super) enum CSub {
     Args,
     Command,
     Name,
@@ -267,7 +267,7 @@ enum CSub {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// A scalar at a path of the event.
     Path(&'static [&'static str]),
     /// The elements of an array at a path of the event (index argument applies).
@@ -300,7 +300,7 @@ enum Kind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Arg {
+pub(super) enum Arg {
     None,
     Index(usize),
     Key(Text),
@@ -309,12 +309,12 @@ enum Arg {
 /// A resolved field: what to extract and with which argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
-    display: Text,
-    kind: Kind,
-    list: bool,
-    arg: Arg,
+    pub(super) display: Text,
+    pub(super) kind: Kind,
+    pub(super) list: bool,
+    pub(super) arg: Arg,
     /// `jevt.value[key]`'s key as a JSON pointer (with its leading `/`), built once.
-    pointer: Text,
+    pub(super) pointer: Text,
 }
 
 fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
@@ -463,23 +463,7 @@ fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
 impl Field {
     /// Resolves `name` with its optional `[arg]`; the error says what is wrong.
     pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
-        Field::resolve_as(name, arg, |s| Text::Owned(s.to_string()))
-    }
-
-    /// [`Field::resolve`] for names and arguments that live as long as the program (the
-    /// built-in pack's snapshot): the field borrows them instead of copying.
-    pub(super) fn resolve_static(
-        name: &'static str,
-        arg: Option<&'static str>,
-    ) -> Result<Field, String> {
-        Field::resolve_as(name, arg, Text::Borrowed)
-    }
-
-    fn resolve_as<'s>(
-        name: &'s str,
-        arg: Option<&'s str>,
-        text: impl Fn(&'s str) -> Text,
-    ) -> Result<Field, String> {
+        let text = |s: &str| Text::Owned(s.to_string());
         let Some((kind, list, arg_kind)) = lookup(name) else {
             return Err(format!("unknown field '{name}'"));
         };
@@ -522,6 +506,44 @@ impl Field {
             arg,
             pointer,
         })
+    }
+
+    /// This field as a Rust expression, for the built-in pack `build.rs` writes out
+    /// ([`super::codegen`]).
+    pub(super) fn to_rust(&self) -> String {
+        use super::codegen::text;
+        let kind = match self.kind {
+            Kind::Path(p) => format!("Kind::Path(&{p:?})"),
+            Kind::PathList(p) => format!("Kind::PathList(&{p:?})"),
+            Kind::PathWhole(p) => format!("Kind::PathWhole(&{p:?})"),
+            Kind::Pod(p) => format!("Kind::Pod(&{p:?})"),
+            Kind::PodList(p) => format!("Kind::PodList(&{p:?})"),
+            Kind::SubjectNames(key, direct) => format!("Kind::SubjectNames({key:?}, {direct})"),
+            Kind::RoleRules(key) => format!("Kind::RoleRules({key:?})"),
+            Kind::Enrich(pointer) => format!("Kind::Enrich({pointer:?})"),
+            Kind::Container(list, sub) => {
+                let sub = match sub {
+                    CSub::Sc(key) => format!("Sc({key:?})"),
+                    CSub::EffRunAs(key) => format!("EffRunAs({key:?})"),
+                    // The others carry nothing.
+                    other => format!("{other:?}"),
+                };
+                format!("Kind::Container(CList::{list:?}, CSub::{sub})")
+            }
+            // The other kinds carry nothing: `Debug` writes the variant's name.
+            other => format!("Kind::{other:?}"),
+        };
+        let arg = match &self.arg {
+            Arg::None => "Arg::None".to_string(),
+            Arg::Index(i) => format!("Arg::Index({i})"),
+            Arg::Key(key) => format!("Arg::Key({})", text(key)),
+        };
+        format!(
+            "Field {{ display: {}, kind: {kind}, list: {}, arg: {arg}, pointer: {} }}",
+            text(&self.display),
+            self.list,
+            text(&self.pointer)
+        )
     }
 
     /// The field as written, with its argument.

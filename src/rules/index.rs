@@ -114,12 +114,12 @@ impl FieldIndex {
 }
 
 /// What one rule's condition requires of the two indexed fields: the values one of which
-/// the field must hold, `None` when it does not pin the field. Sorted, so a snapshot of
-/// them does not depend on hash order.
+/// the field must hold, `None` when it does not pin the field. Sorted, so the built-in
+/// pack's copy of them (written by `build.rs`) does not depend on hash order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Required<'v> {
-    pub verb: Option<Vec<&'v str>>,
-    pub resource: Option<Vec<&'v str>>,
+    pub verb: Option<std::borrow::Cow<'v, [&'v str]>>,
+    pub resource: Option<std::borrow::Cow<'v, [&'v str]>>,
 }
 
 impl<'v> Required<'v> {
@@ -128,7 +128,7 @@ impl<'v> Required<'v> {
             node.required_values(path).map(|set| {
                 let mut v: Vec<&str> = set.into_iter().collect();
                 v.sort_unstable();
-                v
+                v.into()
             })
         };
         Required {
@@ -153,7 +153,7 @@ impl RuleIndex {
     }
 
     /// The index of rules whose requirements are `required` (`None` for a disabled rule):
-    /// what [`RuleIndex::build`] works out from the conditions, or what a snapshot stored.
+    /// what [`RuleIndex::build`] works out from the conditions, or what the built-in pack stores.
     pub fn from_required(required: &[Option<Required<'_>>]) -> RuleIndex {
         let verb = required
             .iter()

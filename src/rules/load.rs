@@ -12,7 +12,7 @@
 //! where YAML folding or escapes change lengths).
 
 use super::ast::Op;
-use super::compile::{self, Check, Env, MacroEntry, NameMap, NameSet, Node};
+use super::compile::{self, Check, Env, MacroEntry, NameMap, NameSet, Node, Ptr};
 use super::error::RuleDiagnostic;
 use super::output::{self, Output};
 use super::parser;
@@ -21,6 +21,7 @@ use crate::severity::Severity;
 use serde_yaml::{Mapping, Value as Y};
 
 /// A rule ready to evaluate.
+#[derive(Debug, Clone)]
 pub struct Compiled {
     pub node: Node,
     pub output: Output,
@@ -1259,10 +1260,9 @@ impl State {
         if exception_nodes.is_empty() {
             return Some(node);
         }
-        Some(Node::And(vec![
-            node,
-            Node::Not(Box::new(Node::Or(exception_nodes))),
-        ]))
+        Some(Node::And(
+            vec![node, Node::Not(Ptr::new(Node::Or(exception_nodes.into())))].into(),
+        ))
     }
 }
 
@@ -1363,17 +1363,17 @@ fn exception_node(ex: &ExceptionDef, lists: &NameMap<Vec<String>>) -> Result<Opt
                 for v in &ex.values {
                     all.extend(values_for(v, op)?);
                 }
-                Ok(Check::from_values(field, op, all).map(|c| Node::Check(Box::new(c))))
+                Ok(Check::from_values(field, op, all).map(|c| Node::Check(Ptr::new(c))))
             } else {
                 let mut alts = Vec::new();
                 for v in &ex.values {
                     let vals = values_for(v, op)?;
                     alts.extend(
                         Check::from_values(field.clone(), op, vals)
-                            .map(|c| Node::Check(Box::new(c))),
+                            .map(|c| Node::Check(Ptr::new(c))),
                     );
                 }
-                Ok(Some(Node::Or(alts)))
+                Ok(Some(Node::Or(alts.into())))
             }
         }
         Some(OneOrMany::Many(fs)) => {
@@ -1413,11 +1413,11 @@ fn exception_node(ex: &ExceptionDef, lists: &NameMap<Vec<String>>) -> Result<Opt
                 for ((field, op), item) in fields.iter().zip(&ops).zip(items) {
                     let vals = values_for(item, *op)?;
                     let c = Check::from_values(field.clone(), *op, vals).ok_or("empty value")?;
-                    checks.push(Node::Check(Box::new(c)));
+                    checks.push(Node::Check(Ptr::new(c)));
                 }
-                tuples.push(Node::And(checks));
+                tuples.push(Node::And(checks.into()));
             }
-            Ok(Some(Node::Or(tuples)))
+            Ok(Some(Node::Or(tuples.into())))
         }
     }
 }

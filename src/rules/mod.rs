@@ -23,6 +23,11 @@
 //! ```
 
 pub mod ast;
+// The built-in pack's static data, which `build.rs` writes (and, being compiled before it
+// exists, does not include itself: the cfg is set for the library, not the build script).
+#[cfg(builtin_pack)]
+mod builtin;
+pub mod codegen;
 pub mod compile;
 pub mod error;
 pub mod fields;
@@ -31,7 +36,6 @@ pub mod lexer;
 pub mod load;
 pub mod output;
 pub mod parser;
-pub mod snapshot;
 
 pub use error::{RuleDiagnostic, RulesError};
 pub use fields::BatchMemo;
@@ -67,8 +71,8 @@ pub struct EventView<'a> {
     pub enrichment: Option<&'a dyn EnrichmentDoc>,
 }
 
-/// A rule set's text: borrowed from the built-in pack's snapshot, which is part of the
-/// binary (decoding it then copies no strings), or owned when compiled from YAML.
+/// A rule set's text: borrowed from the built-in pack's static data, which is part of the
+/// binary, or owned when compiled from YAML.
 pub type Text = std::borrow::Cow<'static, str>;
 
 /// What a loaded rule is.
@@ -80,7 +84,7 @@ pub struct RuleInfo {
     pub severity: Severity,
     /// The priority as written in the file.
     pub priority: Text,
-    pub tags: Vec<Text>,
+    pub tags: compile::List<Text>,
     pub desc: Text,
     /// The source ([`RuleSource::name`]) that defined the rule.
     pub source: Text,
@@ -98,8 +102,8 @@ pub struct RuleMatch {
 
 /// Compiled rules, ready to evaluate.
 pub struct RuleSet {
-    infos: Vec<RuleInfo>,
-    compiled: Vec<load::Compiled>,
+    infos: compile::List<RuleInfo>,
+    compiled: compile::List<load::Compiled>,
     index: index::RuleIndex,
     /// The macros a [`BatchMemo`] may keep results of.
     single_field: fields::SingleFieldMacros,
@@ -128,21 +132,28 @@ impl RuleSet {
         prepared: &[&str],
     ) -> Result<(RuleSet, Vec<String>), RulesError> {
         match load::load(sources, prepared) {
-            Ok(l) => Ok((RuleSet::assemble(l.infos, l.compiled), l.warnings)),
+            Ok(l) => Ok((
+                RuleSet::assemble(l.infos.into(), l.compiled.into()),
+                l.warnings,
+            )),
             Err(errors) => Err(RulesError { errors }),
         }
     }
 
     /// The rule set of compiled rules, indexed.
-    fn assemble(infos: Vec<RuleInfo>, compiled: Vec<load::Compiled>) -> RuleSet {
+    fn assemble(
+        infos: compile::List<RuleInfo>,
+        compiled: compile::List<load::Compiled>,
+    ) -> RuleSet {
         let index = index::RuleIndex::build(&conditions(&infos, &compiled));
         RuleSet::assemble_indexed(infos, compiled, index)
     }
 
-    /// [`RuleSet::assemble`] with the index already built (a snapshot stores what it needs).
+    /// [`RuleSet::assemble`] with the index already built (the built-in pack stores what it
+    /// needs).
     fn assemble_indexed(
-        infos: Vec<RuleInfo>,
-        compiled: Vec<load::Compiled>,
+        infos: compile::List<RuleInfo>,
+        compiled: compile::List<load::Compiled>,
         index: index::RuleIndex,
     ) -> RuleSet {
         let roots: Vec<_> = conditions(&infos, &compiled)
@@ -156,6 +167,22 @@ impl RuleSet {
             index,
             single_field,
         }
+    }
+
+    /// The built-in pack as `build.rs` compiled it: static data, borrowed rather than built
+    /// (only the rule index and the batch memo's macro table are worked out here). `None`
+    /// when the pack did not compile at build time.
+    pub(crate) fn from_static_pack() -> Option<RuleSet> {
+        #[cfg(builtin_pack)]
+        if let Some(pack) = &builtin::PACK {
+            let index = index::RuleIndex::from_required(pack.required);
+            return Some(RuleSet::assemble_indexed(
+                std::borrow::Cow::Borrowed(pack.infos),
+                std::borrow::Cow::Borrowed(pack.compiled),
+                index,
+            ));
+        }
+        None
     }
 
     /// Every rule, enabled or not, in file order.

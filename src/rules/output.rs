@@ -6,21 +6,20 @@
 //! in values are escaped so an output stays one line; a template's own line breaks (YAML
 //! block scalars) collapse to single spaces.
 
-use std::sync::Arc;
-
 use super::Text;
+use super::compile::{List, Ptr};
 use super::fields::{Ctx, Field, Vals};
 
 #[derive(Debug, Clone)]
 pub(super) enum Part {
     Lit(Text),
     /// Shared: a rule set's outputs name the same few dozen fields a thousand times.
-    Field(Arc<Field>),
+    Field(Ptr<Field>),
 }
 
 #[derive(Debug, Clone)]
 pub struct Output {
-    pub(super) parts: Vec<Part>,
+    pub(super) parts: List<Part>,
 }
 
 /// A template problem: byte offset into the (collapsed) template and message.
@@ -80,7 +79,7 @@ impl Output {
                         if !lit.is_empty() {
                             parts.push(Part::Lit(std::mem::take(&mut lit).into()));
                         }
-                        parts.push(Part::Field(Arc::new(f)));
+                        parts.push(Part::Field(Ptr::new(f)));
                     }
                     Err(message) => errors.push(OutputError {
                         offset: i,
@@ -98,7 +97,9 @@ impl Output {
             parts.push(Part::Lit(lit.into()));
         }
         if errors.is_empty() {
-            Ok(Output { parts })
+            Ok(Output {
+                parts: parts.into(),
+            })
         } else {
             Err(errors)
         }
@@ -106,7 +107,7 @@ impl Output {
 
     pub fn render(&self, ctx: &Ctx<'_>) -> String {
         let mut out = String::new();
-        for p in &self.parts {
+        for p in self.parts.iter() {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Field(f) => match f.extract(ctx) {

@@ -723,12 +723,12 @@ fn show_outputs() {
 }
 
 /// The verb/resource index only skips rules that cannot match, macro results shared between
-/// the rules of one event are each rule's own, and the build-time snapshot is the pack: on
-/// every pack fixture and on a generated hour of traffic with attacks, indexed evaluation of
-/// the snapshot equals evaluating every rule on its own, and equals the pack compiled from
-/// its YAML now.
+/// the rules of one event are each rule's own, and the pack `build.rs` compiled is the pack:
+/// on every pack fixture and on a generated hour of traffic with attacks, indexed evaluation
+/// of the built-in (static) pack equals evaluating every rule on its own, and equals the
+/// pack compiled from its YAML now.
 #[test]
-fn the_rule_index_and_the_snapshot_change_no_result() {
+fn the_rule_index_and_the_static_pack_change_no_result() {
     use crate::pipeline::enrich::{BatchContext, enrich};
     use crate::pipeline::event::AuditEvent;
     let set = RuleSet::builtin();
