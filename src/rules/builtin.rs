@@ -23,6 +23,8 @@ pub(super) struct Pack {
     pub compiled: &'static [Compiled],
     /// What each rule requires of the indexed fields (`None` for a disabled rule).
     pub required: &'static [Option<Required<'static>>],
+    /// The macros whose result depends on one plain field's text, with its path.
+    pub single_field: &'static [(&'static Node, &'static [&'static str])],
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtin_pack.rs"));

@@ -39,11 +39,24 @@ pub fn pack_source(set: Option<&RuleSet>) -> String {
                     Some(node) => w.required(&Required::of(node)),
                 })
                 .collect();
+            // The macros a batch memo keeps results of, by their node's item (every one is a
+            // macro's node, so already written), sorted: the map's order is a hash's.
+            let mut single_field: Vec<String> = set
+                .single_field
+                .iter()
+                .map(|(address, path)| {
+                    let node = w.shared[address].clone();
+                    format!("(&{node}, &{})", w.path(path))
+                })
+                .collect();
+            single_field.sort();
             let infos = w.array("RuleInfo", infos);
             let compiled = w.array("Compiled", compiled);
             let required = w.array("Option<Required<'static>>", required);
+            let single_field = w.array("(&Node, &[&str])", single_field);
             format!(
-                "Some(Pack {{ infos: &{infos}, compiled: &{compiled}, required: &{required} }})"
+                "Some(Pack {{ infos: &{infos}, compiled: &{compiled}, required: &{required}, \
+                 single_field: &{single_field} }})"
             )
         }
     };
@@ -63,6 +76,8 @@ struct Emitter {
     shared: HashMap<usize, String>,
     /// Fields already written, by their text (`name` or `name[arg]`) → their item.
     fields: HashMap<String, String>,
+    /// Field paths already written → their item.
+    paths: HashMap<Vec<String>, String>,
 }
 
 impl Emitter {
@@ -198,12 +213,25 @@ impl Emitter {
         let name = match self.fields.get(field.name()) {
             Some(name) => name.clone(),
             None => {
-                let name = self.item("Field", &field.to_rust());
+                let value = field.to_rust(|p| self.path(p));
+                let name = self.item("Field", &value);
                 self.fields.insert(field.name().to_string(), name.clone());
                 name
             }
         };
         format!("Ptr::Static(&{name})")
+    }
+
+    /// The item holding `path` (`["user", "username"]`), written on first use.
+    fn path(&mut self, path: &[&str]) -> String {
+        let key: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        if let Some(name) = self.paths.get(&key) {
+            return name.clone();
+        }
+        let values = path.iter().map(|s| format!("{s:?}")).collect();
+        let name = self.array("&str", values);
+        self.paths.insert(key, name.clone());
+        name
     }
 
     fn output(&mut self, output: &Output) -> String {
@@ -252,6 +280,12 @@ mod tests {
         assert!(built.index == compiled.index);
         let conditions = super::super::conditions(&built.infos, &built.compiled);
         assert!(built.index == super::super::index::RuleIndex::build(&conditions));
+        let roots: Vec<&Node> = conditions.into_iter().flatten().collect();
+        assert_eq!(
+            built.single_field,
+            super::super::compile::single_field_macros(&roots)
+        );
+        assert!(built.single_field.len() > 3, "{:?}", built.single_field);
         // Most rules pin both fields; that is what makes the index worth having.
         let (verb, resource) = built.index.pinned_counts();
         assert!(verb > 30 && resource > 30, "{verb} {resource}");
@@ -308,6 +342,18 @@ mod tests {
             .collect();
         assert!(verbs.len() > 10, "{} checks of ka.verb", verbs.len());
         assert!(verbs.iter().all(|&a| a == verbs[0]));
+        // A batch memo's macro reads its field's path where the field's checks do (the rules
+        // memo a path's text per event by the path's address).
+        let paths: std::collections::HashSet<*const &str> = checks
+            .iter()
+            .filter_map(|c| c.field.plain_path())
+            .map(<[&str]>::as_ptr)
+            .collect();
+        assert!(
+            set.single_field
+                .values()
+                .all(|p| paths.contains(&p.as_ptr()))
+        );
         let distinct: std::collections::HashSet<usize> =
             checks.iter().map(|c| Ptr::addr(&c.field)).collect();
         assert!(

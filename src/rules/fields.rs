@@ -509,15 +509,16 @@ impl Field {
     }
 
     /// This field as a Rust expression, for the built-in pack `build.rs` writes out
-    /// ([`super::codegen`]).
-    pub(super) fn to_rust(&self) -> String {
+    /// ([`super::codegen`]); `path` names a path's item (paths are shared: the rules memo
+    /// a path's text per event by its address).
+    pub(super) fn to_rust(&self, mut path: impl FnMut(&[&str]) -> String) -> String {
         use super::codegen::text;
         let kind = match self.kind {
-            Kind::Path(p) => format!("Kind::Path(&{p:?})"),
-            Kind::PathList(p) => format!("Kind::PathList(&{p:?})"),
-            Kind::PathWhole(p) => format!("Kind::PathWhole(&{p:?})"),
-            Kind::Pod(p) => format!("Kind::Pod(&{p:?})"),
-            Kind::PodList(p) => format!("Kind::PodList(&{p:?})"),
+            Kind::Path(p) => format!("Kind::Path(&{})", path(p)),
+            Kind::PathList(p) => format!("Kind::PathList(&{})", path(p)),
+            Kind::PathWhole(p) => format!("Kind::PathWhole(&{})", path(p)),
+            Kind::Pod(p) => format!("Kind::Pod(&{})", path(p)),
+            Kind::PodList(p) => format!("Kind::PodList(&{})", path(p)),
             Kind::SubjectNames(key, direct) => format!("Kind::SubjectNames({key:?}, {direct})"),
             Kind::RoleRules(key) => format!("Kind::RoleRules({key:?})"),
             Kind::Enrich(pointer) => format!("Kind::Enrich({pointer:?})"),

@@ -145,21 +145,9 @@ impl RuleSet {
         infos: compile::List<RuleInfo>,
         compiled: compile::List<load::Compiled>,
     ) -> RuleSet {
-        let index = index::RuleIndex::build(&conditions(&infos, &compiled));
-        RuleSet::assemble_indexed(infos, compiled, index)
-    }
-
-    /// [`RuleSet::assemble`] with the index already built (the built-in pack stores what it
-    /// needs).
-    fn assemble_indexed(
-        infos: compile::List<RuleInfo>,
-        compiled: compile::List<load::Compiled>,
-        index: index::RuleIndex,
-    ) -> RuleSet {
-        let roots: Vec<_> = conditions(&infos, &compiled)
-            .into_iter()
-            .flatten()
-            .collect();
+        let conditions = conditions(&infos, &compiled);
+        let index = index::RuleIndex::build(&conditions);
+        let roots: Vec<_> = conditions.into_iter().flatten().collect();
         let single_field = compile::single_field_macros(&roots);
         RuleSet {
             infos,
@@ -170,17 +158,21 @@ impl RuleSet {
     }
 
     /// The built-in pack as `build.rs` compiled it: static data, borrowed rather than built
-    /// (only the rule index and the batch memo's macro table are worked out here). `None`
-    /// when the pack did not compile at build time.
+    /// (only the rule index's and the batch memo's tables are filled in here, from what the
+    /// pack stores of them). `None` when the pack did not compile at build time.
     pub(crate) fn from_static_pack() -> Option<RuleSet> {
         #[cfg(builtin_pack)]
         if let Some(pack) = &builtin::PACK {
-            let index = index::RuleIndex::from_required(pack.required);
-            return Some(RuleSet::assemble_indexed(
-                std::borrow::Cow::Borrowed(pack.infos),
-                std::borrow::Cow::Borrowed(pack.compiled),
-                index,
-            ));
+            return Some(RuleSet {
+                infos: std::borrow::Cow::Borrowed(pack.infos),
+                compiled: std::borrow::Cow::Borrowed(pack.compiled),
+                index: index::RuleIndex::from_required(pack.required),
+                single_field: pack
+                    .single_field
+                    .iter()
+                    .map(|&(node, path)| (std::ptr::from_ref(node) as usize, path))
+                    .collect(),
+            });
         }
         None
     }
