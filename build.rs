@@ -66,7 +66,12 @@ fn main() {
         });
     }
     let set = match rules::RuleSet::load(&sources) {
-        Ok((set, _)) => Some(set),
+        Ok((set, warnings)) => {
+            for w in warnings {
+                println!("cargo:warning=the built-in rule pack: {w}");
+            }
+            Some(set)
+        }
         Err(e) => {
             let problems = e.to_string().replace('\n', " | ");
             println!("cargo:warning=the built-in rule pack does not compile: {problems}");

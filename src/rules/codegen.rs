@@ -302,6 +302,24 @@ mod tests {
         );
     }
 
+    /// The CLI's rule loading, with nothing added to the pack, takes the static pack too;
+    /// with an operator's file it compiles both together.
+    #[test]
+    fn the_pack_alone_is_never_compiled_again() {
+        let (alone, warnings) = RuleSet::load_with_builtin(true, Vec::new()).unwrap();
+        assert!(warnings.is_empty());
+        assert!(matches!(alone.compiled, Cow::Borrowed(_)));
+        let extra = RuleSource {
+            name: "mine.yaml".into(),
+            text: "- rule: Mine\n  desc: d\n  condition: ka.verb = get\n  output: o\n  \
+                   priority: info\n"
+                .into(),
+        };
+        let (both, _) = RuleSet::load_with_builtin(true, vec![extra]).unwrap();
+        assert!(matches!(both.compiled, Cow::Owned(_)));
+        assert_eq!(both.rules().len(), alone.rules().len() + 1);
+    }
+
     fn walk<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
         out.push(node);
         match node {
