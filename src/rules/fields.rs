@@ -463,7 +463,6 @@ fn lookup(name: &str) -> Option<(Kind, bool, ArgKind)> {
 impl Field {
     /// Resolves `name` with its optional `[arg]`; the error says what is wrong.
     pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
-        let text = |s: &str| Text::Owned(s.to_string());
         let Some((kind, list, arg_kind)) = lookup(name) else {
             return Err(format!("unknown field '{name}'"));
         };
@@ -486,11 +485,11 @@ impl Field {
                     "field '{name}' requires an argument, like '{name}[key]'"
                 ));
             }
-            (ArgKind::Key | ArgKind::OptKey, Some(a)) => Arg::Key(text(a)),
+            (ArgKind::Key | ArgKind::OptKey, Some(a)) => Arg::Key(a.to_string().into()),
             (ArgKind::OptKey, None) => Arg::None,
         };
         let display = match &arg {
-            Arg::None => text(name),
+            Arg::None => name.to_string().into(),
             Arg::Index(i) => format!("{name}[{i}]").into(),
             Arg::Key(k) => format!("{name}[{k}]").into(),
         };
