@@ -11,8 +11,9 @@
 //!   — then it reports the file's problem with its line);
 //! - the IP snapshots (`data/*.txt`): parsed and merged into sorted ranges
 //!   (`$OUT_DIR/*.bin`) by the same code the binary would run on them;
-//! - the TLS roots: Mozilla's root certificates (`webpki-root-certs`) as the PEM text the
-//!   SDK's trust store takes (`$OUT_DIR/mozilla-roots.pem`).
+//! - the TLS roots as the PEM text the SDK's trust store takes: Mozilla's root certificates
+//!   (`webpki-root-certs`, `$OUT_DIR/mozilla-roots.pem`) and, of them, Amazon Trust
+//!   Services' five (`$OUT_DIR/amazon-roots.pem`).
 //!
 //! It also links the binary (and the bench's reference examples, so they are built the same
 //! way) as a position-dependent executable on Linux; see `link_position_dependent`.
@@ -90,8 +91,16 @@ fn main() {
     for path in ["src/doc.rs", "src/severity.rs", "src/timefmt.rs"] {
         println!("cargo:rerun-if-changed={path}");
     }
-    std::fs::write(out.join("mozilla-roots.pem"), roots_pem())
-        .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    let (mozilla, _) = roots_pem(|_| true);
+    let (amazon, count) = roots_pem(|der| {
+        let has = |name: &[u8]| der.windows(name.len()).any(|w| w == name);
+        has(b"Amazon Root CA") || has(b"Starfield Services Root Certificate Authority - G2")
+    });
+    // Amazon Root CA 1-4 and Starfield Services G2, as amazontrust.com lists them.
+    assert_eq!(count, 5, "Amazon Trust Services roots in webpki-root-certs");
+    for (name, pem) in [("mozilla-roots.pem", mozilla), ("amazon-roots.pem", amazon)] {
+        std::fs::write(out.join(name), pem).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    }
     for name in ["aws-ec2-ranges", "tor-exit-nodes"] {
         let path = format!("data/{name}.txt");
         println!("cargo:rerun-if-changed={path}");
@@ -125,10 +134,16 @@ fn link_position_dependent() {
     }
 }
 
-fn roots_pem() -> String {
+/// The roots `keep` accepts as one PEM text, and how many.
+fn roots_pem(keep: impl Fn(&[u8]) -> bool) -> (String, usize) {
     use base64::Engine;
     let mut pem = String::with_capacity(256 * 1024);
+    let mut count = 0;
     for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        if !keep(der.as_ref()) {
+            continue;
+        }
+        count += 1;
         pem.push_str("-----BEGIN CERTIFICATE-----\n");
         let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
         for line in b64.as_bytes().chunks(64) {
@@ -137,5 +152,5 @@ fn roots_pem() -> String {
         }
         pem.push_str("-----END CERTIFICATE-----\n");
     }
-    pem
+    (pem, count)
 }

@@ -11,7 +11,8 @@ fn main() -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let aws = eks_audit_watch::lambda::sdk_config().await;
+        let roots = eks_audit_watch::config::TrustRoots::from_env()?;
+        let aws = eks_audit_watch::lambda::sdk_config(roots).await;
         // As eks-audit-watch: the S3 client made now, the SNS client's configuration only
         // (its client is made on the first alert).
         let clients = (

@@ -524,6 +524,12 @@ fn time_to_next(bin: &Path) -> Option<StartToNext> {
 fn time_to_next_within(mut function: Command, limit: Duration) -> Option<StartToNext> {
     let listener = TcpListener::bind("127.0.0.1:0").ok()?;
     let addr = listener.local_addr().ok()?;
+    // As deployed: AWS's own endpoints, so the TLS roots `auto` picks are Amazon's,
+    // whatever endpoint the shell running the bench points at.
+    for var in crate::config::TrustRoots::ENDPOINT_VARIABLES {
+        function.env_remove(var);
+    }
+    function.env_remove("TLS_ROOTS");
     let start = Instant::now();
     let mut child = function
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())

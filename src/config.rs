@@ -34,6 +34,73 @@ pub struct Config {
     pub pipeline: PipelineOptions,
     /// Extra rule files loaded after the built-in pack, in order.
     pub rules_files: Vec<RulesLocation>,
+    pub tls_roots: TrustRoots,
+}
+
+/// The root certificates the SDK's HTTPS client trusts (`TLS_ROOTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// Amazon Trust Services' five roots (Amazon Root CA 1–4 and Starfield Services Root
+    /// Certificate Authority – G2, the set ATS asks custom trust stores to hold): AWS's own
+    /// certificate authority, which signs the AWS endpoints — regional, FIPS, dual-stack
+    /// and VPC endpoints alike.
+    Amazon,
+    /// Mozilla's root program (`webpki-root-certs`, ~120 roots), for an endpoint that may
+    /// carry anyone's certificate.
+    Mozilla,
+}
+
+impl TrustRoots {
+    /// Variables that point the SDK somewhere other than AWS's own endpoints, for the
+    /// services the function calls (STS only through the default credentials chain).
+    pub(crate) const ENDPOINT_VARIABLES: [&str; 4] = [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SNS",
+        "AWS_ENDPOINT_URL_STS",
+    ];
+
+    pub fn from_env() -> Result<TrustRoots, ConfigError> {
+        TrustRoots::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// `TLS_ROOTS` is `amazon`, `mozilla` or `auto` (the default). `auto` trusts Amazon's
+    /// roots — fewer roots to copy at cold start and to parse on the first connection, and
+    /// no other certificate authority can vouch for an AWS endpoint — unless an endpoint
+    /// URL is configured (moto, LocalStack, a proxy: anyone's certificate) or the region is
+    /// in China (`cn-`, a partition run apart from AWS's CA), where it trusts Mozilla's.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<TrustRoots, ConfigError> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        match get("TLS_ROOTS").as_deref() {
+            None | Some("auto") => {}
+            Some("amazon") => return Ok(TrustRoots::Amazon),
+            Some("mozilla") => return Ok(TrustRoots::Mozilla),
+            Some(v) => {
+                return Err(bad(
+                    "TLS_ROOTS",
+                    format!("expected auto, amazon or mozilla, got {v:?}"),
+                ));
+            }
+        }
+        let endpoints_ignored = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let custom_endpoint = !endpoints_ignored
+            && TrustRoots::ENDPOINT_VARIABLES
+                .iter()
+                .any(|v| get(v).is_some());
+        let china = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .is_some_and(|r| r.starts_with("cn-"));
+        Ok(if custom_endpoint || china {
+            TrustRoots::Mozilla
+        } else {
+            TrustRoots::Amazon
+        })
+    }
 }
 
 /// Where a custom rules file lives: in the deployment package or in S3.
@@ -133,6 +200,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "RULE_MATCHING",
         "all",
         "all: every matching rule fires; first: only the first (Falco's default)",
+    ),
+    (
+        "TLS_ROOTS",
+        "auto",
+        "auto|amazon|mozilla: roots trusted for HTTPS; auto is amazon unless an endpoint URL is set or the region is cn-*",
     ),
 ];
 
@@ -242,8 +314,10 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let tls_roots = TrustRoots::from_lookup(&lookup)?;
         Ok(Config {
             rules_files,
+            tls_roots,
             archive_bucket,
             alert_topic_arn,
             min_alert_severity,
@@ -371,6 +445,7 @@ mod tests {
             ("BATCH_THRESHOLDS", "forbidden=lots"),
             ("TRUSTED_CIDRS", "10.0.0.0/8,nope"),
             ("RULES_FILES", "s3://Bad_Bucket/x.yaml"),
+            ("TLS_ROOTS", "system"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).unwrap_err();
@@ -409,6 +484,35 @@ mod tests {
                 .trusted_cidrs
                 .contains("198.51.100.9".parse().unwrap())
         );
+    }
+
+    /// AWS's own endpoints get Amazon's roots; a configured endpoint or a China region gets
+    /// Mozilla's; `TLS_ROOTS` overrides the choice either way.
+    #[test]
+    fn trusted_roots_follow_the_endpoints() {
+        let roots = |pairs: &[(&str, &str)]| with(pairs).unwrap().tls_roots;
+        use TrustRoots::{Amazon, Mozilla};
+        assert_eq!(roots(&[]), Amazon);
+        assert_eq!(roots(&[("AWS_REGION", "us-gov-west-1")]), Amazon);
+        assert_eq!(roots(&[("AWS_REGION", "cn-north-1")]), Mozilla);
+        assert_eq!(roots(&[("AWS_DEFAULT_REGION", "cn-northwest-1")]), Mozilla);
+        for var in TrustRoots::ENDPOINT_VARIABLES {
+            assert_eq!(roots(&[(var, "http://127.0.0.1:5000")]), Mozilla, "{var}");
+        }
+        assert_eq!(roots(&[("AWS_ENDPOINT_URL_S3", "")]), Amazon);
+        let ignored = [
+            ("AWS_ENDPOINT_URL_S3", "https://s3.example.com"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ];
+        assert_eq!(roots(&ignored), Amazon);
+        assert_eq!(roots(&[("TLS_ROOTS", "mozilla")]), Mozilla);
+        assert_eq!(roots(&[("TLS_ROOTS", "auto")]), Amazon);
+        let pinned = [("TLS_ROOTS", "amazon"), ("AWS_REGION", "cn-north-1")];
+        assert_eq!(roots(&pinned), Amazon);
+        // What the bench's SDK reference reads: the same choice from the same variables.
+        let env: HashMap<&str, &str> = [("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")].into();
+        let lookup = |k: &str| env.get(k).map(|v| v.to_string());
+        assert_eq!(TrustRoots::from_lookup(lookup), Ok(Mozilla));
     }
 
     #[test]
