@@ -13,10 +13,10 @@ EVENT_SRCS := $(wildcard events/src/*.ndjson)
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: help setup install demo build test test-arm64 lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data bench bench-micro
+.PHONY: help setup install demo build test test-arm64 lint events watch invoke deploy deploy-cargo clean falco-rules refresh-ip-data bench bench-micro cold-start-layout
 
 help: ## list the targets
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 setup: install demo ## install everything, then scan the included sample locally
 
@@ -57,6 +57,11 @@ test-arm64: ## the SIMD string scan's NEON path: its tests built for aarch64, ru
 bench: ## throughput, stage times, codec floor, memory, cold start (release build): make bench EVENTS=200000
 	cargo build --release --bin eks-audit-watch --example hello_lambda --example sdk_lambda
 	target/release/eks-audit-watch bench --events $(or $(EVENTS),200000)
+
+cold-start-layout: ## regenerate scripts/cold-start.ld from what a cold start runs (needs valgrind)
+	@command -v valgrind >/dev/null || { echo "cold-start-layout needs valgrind (apt-get install valgrind)"; exit 1; }
+	cargo build --release --bin eks-audit-watch
+	python3 scripts/cold-start-layout.py
 
 bench-micro: ## criterion micro-benchmarks of the hot stages
 	cargo bench --bench stages

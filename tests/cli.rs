@@ -597,3 +597,74 @@ fn the_binary_is_linked_at_a_fixed_address_unless_asked_not_to() {
     };
     assert_eq!(e_type, want, "{BIN}: ELF type {e_type}");
 }
+
+/// The section each named function of an ELF64 little-endian file lies in: (function's
+/// mangled name, section name) for every `STT_FUNC` symbol of `.symtab`.
+#[cfg(target_os = "linux")]
+fn function_sections(elf: &[u8]) -> Vec<(String, String)> {
+    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap()) as usize;
+    let cstr = |o: usize| {
+        let end = elf[o..].iter().position(|&b| b == 0).unwrap();
+        String::from_utf8_lossy(&elf[o..o + end]).into_owned()
+    };
+    assert_eq!(elf[4], 2, "not ELF64");
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    // (name offset, type, file offset, size, link) of each section header.
+    let header = |i: usize| {
+        let h = shoff + i * shentsize;
+        (
+            u32_at(h),
+            u32_at(h + 4),
+            u64_at(h + 0x18),
+            u64_at(h + 0x20),
+            u32_at(h + 0x28),
+        )
+    };
+    let names_at = header(shstrndx).2;
+    let section_name = |i: usize| cstr(names_at + header(i).0);
+    const SHT_SYMTAB: usize = 2;
+    const STT_FUNC: u8 = 2;
+    let symtab = (0..shnum)
+        .find(|&i| header(i).1 == SHT_SYMTAB)
+        .expect("a symbol table");
+    let (_, _, offset, size, link) = header(symtab);
+    let strings = header(link).2;
+    (offset..offset + size)
+        .step_by(24)
+        .filter(|&s| elf[s + 4] & 0xf == STT_FUNC && (1..shnum).contains(&u16_at(s + 6)))
+        .map(|s| (cstr(strings + u32_at(s)), section_name(u16_at(s + 6))))
+        .collect()
+}
+
+/// build.rs links with `scripts/cold-start.ld`: the functions a cold start runs sit together
+/// in `.text.coldstart`, the per-event ones stay in `.text` (unless
+/// `EKS_AUDIT_WATCH_COLD_START_LAYOUT=0` asked for the plain layout).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_cold_start_functions_are_laid_out_together() {
+    let elf = std::fs::read(BIN).expect("binary readable");
+    let sections = function_sections(&elf);
+    let section_of = |name: &str| {
+        let found: Vec<&str> = sections
+            .iter()
+            .filter(|(f, _)| f.starts_with(name))
+            .map(|(_, s)| s.as_str())
+            .collect();
+        assert!(!found.is_empty(), "{BIN}: no function {name}");
+        found
+    };
+    let layout = option_env!("EKS_AUDIT_WATCH_COLD_START_LAYOUT") != Some("0");
+    let cold_start = if layout { ".text.coldstart" } else { ".text" };
+    for f in [
+        "_ZN15eks_audit_watch4main17h",
+        "_ZN15eks_audit_watch6lambda3run28_$u7b$$u7b$closure$u7d$$u7d$17h",
+        "_ZN15eks_audit_watch14filter_pattern13FilterPattern5parse17h",
+    ] {
+        assert!(section_of(f).iter().all(|s| *s == cold_start), "{f}");
+    }
+    let per_event = section_of("_ZN15eks_audit_watch8pipeline8Pipeline15process_payload17h");
+    assert!(per_event.iter().all(|s| *s == ".text"), "{per_event:?}");
+}
