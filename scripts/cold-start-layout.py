@@ -49,7 +49,8 @@ def functions_run_to_next(binary):
         ARCHIVE_BUCKET="layout-archive",
         ALERT_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:layout",
     )
-    for var in ("TLS_ROOTS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SNS"):
+    # As deployed (and as the bench starts it): AWS's endpoints, the trust store `auto` picks.
+    for var in ("TLS_ROOTS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_STS"):
         env.pop(var, None)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")

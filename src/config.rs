@@ -68,7 +68,8 @@ impl TrustRoots {
     /// roots — fewer roots to copy at cold start and to parse on the first connection, and
     /// no other certificate authority can vouch for an AWS endpoint — unless an endpoint
     /// URL is configured (moto, LocalStack, a proxy: anyone's certificate) or the region is
-    /// in China (`cn-`, a partition run apart from AWS's CA), where it trusts Mozilla's.
+    /// in China (`cn-`, run by local partners apart from AWS's global partitions), where it
+    /// trusts Mozilla's.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<TrustRoots, ConfigError> {
         let get = |k: &str| {
             lookup(k)
