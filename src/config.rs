@@ -71,11 +71,7 @@ impl TrustRoots {
     /// in China (`cn-`, run by local partners apart from AWS's global partitions), where it
     /// trusts Mozilla's.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<TrustRoots, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| value(&lookup, k);
         match get("TLS_ROOTS").as_deref() {
             None | Some("auto") => {}
             Some("amazon") => return Ok(TrustRoots::Amazon),
@@ -216,11 +212,7 @@ impl Config {
 
     /// `lookup` returns a variable's value; empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| value(&lookup, k);
 
         let archive_bucket = get("ARCHIVE_BUCKET").ok_or_else(|| {
             bad(
@@ -339,6 +331,13 @@ impl Config {
             },
         })
     }
+}
+
+/// A variable's value, trimmed; `None` when unset or empty.
+fn value(lookup: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    lookup(var)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn number(
