@@ -170,7 +170,7 @@ impl RuleSet {
                 single_field: pack
                     .single_field
                     .iter()
-                    .map(|&(node, path)| (std::ptr::from_ref(node) as usize, path))
+                    .map(|&(node, path)| (compile::Ptr::addr(&compile::Ptr::Static(node)), path))
                     .collect(),
             });
         }
