@@ -83,12 +83,9 @@ impl TrustRoots {
                 ));
             }
         }
-        let endpoints_ignored = get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let custom_endpoint = !endpoints_ignored
-            && TrustRoots::ENDPOINT_VARIABLES
-                .iter()
-                .any(|v| get(v).is_some());
+        let custom_endpoint = ["S3", "SNS", "STS"]
+            .iter()
+            .any(|service| endpoint_configured(&lookup, service));
         let china = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
             .is_some_and(|r| r.starts_with("cn-"));
@@ -139,7 +136,8 @@ impl std::str::FromStr for RulesLocation {
     }
 }
 
-/// Every variable the function reads, with its default, for the README and `--help`.
+/// Every variable the function reads, with its default and meaning: the README's
+/// Configuration table and the SAM template's parameters are checked against it.
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "ARCHIVE_BUCKET",
@@ -197,6 +195,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "RULE_MATCHING",
         "all",
         "all: every matching rule fires; first: only the first (Falco's default)",
+    ),
+    (
+        "RULES_FILES",
+        "",
+        "comma-separated rule files loaded after the built-in pack: package paths or s3:// URIs",
+    ),
+    (
+        "BATCH_THRESHOLDS",
+        "forbidden=10,discovery=8,secret-reads=10,anonymous=5",
+        "within-batch detection thresholds; 0 switches one off",
+    ),
+    (
+        "TRUSTED_CIDRS",
+        "",
+        "comma-separated CIDRs of your own egress for the public-IP rules",
     ),
     (
         "TLS_ROOTS",
@@ -334,6 +347,17 @@ impl Config {
 }
 
 /// A variable's value, trimmed; `None` when unset or empty.
+/// Whether the SDK is pointed away from AWS's own endpoint for `service` (`S3`, `SNS`,
+/// `STS`), read as the SDK reads it: `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`,
+/// both disregarded under `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`.
+pub fn endpoint_configured(lookup: &impl Fn(&str) -> Option<String>, service: &str) -> bool {
+    let ignored = value(lookup, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    !ignored
+        && (value(lookup, "AWS_ENDPOINT_URL").is_some()
+            || value(lookup, &format!("AWS_ENDPOINT_URL_{service}")).is_some())
+}
+
 fn value(lookup: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
     lookup(var)
         .map(|v| v.trim().to_string())
@@ -513,6 +537,69 @@ mod tests {
         let env: HashMap<&str, &str> = [("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")].into();
         let lookup = |k: &str| env.get(k).map(|v| v.to_string());
         assert_eq!(TrustRoots::from_lookup(lookup), Ok(Mozilla));
+    }
+
+    /// `VARIABLES` is the whole list: every variable `Config` reads (other than the SDK's
+    /// own `AWS_*`) is in it, and each has its row in the README's Configuration table.
+    #[test]
+    fn variables_lists_what_is_read_and_the_readme_documents_it() {
+        let asked = std::cell::RefCell::new(Vec::<String>::new());
+        let required = [
+            ("ARCHIVE_BUCKET", "audit-archive"),
+            (
+                "ALERT_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:alerts",
+            ),
+        ];
+        Config::from_lookup(|k| {
+            asked.borrow_mut().push(k.to_string());
+            required
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        let listed: Vec<&str> = VARIABLES.iter().map(|(n, _, _)| *n).collect();
+        let asked = asked.into_inner();
+        for name in asked.iter().filter(|n| !n.starts_with("AWS_")) {
+            assert!(
+                listed.contains(&name.as_str()),
+                "{name} is read but not in VARIABLES"
+            );
+        }
+        let readme = include_str!("../README.md");
+        for name in &listed {
+            assert!(
+                asked.iter().any(|n| n == name),
+                "{name} is listed but never read"
+            );
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "README's Configuration table has no row for {name}"
+            );
+        }
+    }
+
+    /// S3's path-style addressing and the trust choice ask the same question of the same
+    /// variables, per service.
+    #[test]
+    fn endpoint_configured_per_service() {
+        let configured = |pairs: &[(&str, &str)], service: &str| {
+            let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+            endpoint_configured(&|k: &str| env.get(k).map(|v| v.to_string()), service)
+        };
+        let sns_only = [("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:5000")];
+        assert!(configured(&sns_only, "SNS"));
+        assert!(!configured(&sns_only, "S3"));
+        let global = [("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")];
+        assert!(configured(&global, "S3") && configured(&global, "STS"));
+        assert!(!configured(&[("AWS_ENDPOINT_URL_S3", " ")], "S3"));
+        let ignored = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE"),
+        ];
+        assert!(!configured(&ignored, "S3"));
+        assert!(!configured(&[], "S3"));
     }
 
     #[test]

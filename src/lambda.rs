@@ -137,11 +137,6 @@ pub async fn load_rules(
     }
 }
 
-fn endpoint_overridden(service: &str) -> bool {
-    std::env::var_os("AWS_ENDPOINT_URL").is_some()
-        || std::env::var_os(format!("AWS_ENDPOINT_URL_{service}")).is_some()
-}
-
 /// The SDK's HTTPS client, trusting root certificates compiled into the binary instead of
 /// reading the system store: reading and PEM-decoding the CA bundle — and, where it exists,
 /// the hashed certificate directory too — was a quarter of the cold start's CPU. Which
@@ -246,7 +241,10 @@ pub async fn run() -> Result<(), Error> {
     let aws = sdk_config(config.tls_roots).await;
     // Path-style addressing when pointed at a local endpoint (moto, MinIO, LocalStack).
     let s3_conf = aws_sdk_s3::config::Builder::from(&aws)
-        .force_path_style(endpoint_overridden("S3"))
+        .force_path_style(crate::config::endpoint_configured(
+            &|k: &str| std::env::var(k).ok(),
+            "S3",
+        ))
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(s3_conf);
     let (rules, rules_failure) = load_rules(&config.rules_files, &s3).await;

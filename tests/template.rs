@@ -53,6 +53,7 @@ fn function_is_wired_as_documented() {
             || *name == "RULE_MATCHING"
             || *name == "ALERT_SAMPLE_EVENTS"
             || *name == "TLS_ROOTS"
+            || *name == "BATCH_THRESHOLDS"
         {
             continue; // defaults are right for a deployment; settable by hand
         }
