@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+pub mod function_memory;
 use serde_json::Value;
 
 use crate::archive::ArchiveCodec;
@@ -24,9 +26,11 @@ use crate::pipeline::decode::{self, DATA_MESSAGE, LogEvent, LogsData};
 use crate::pipeline::{Pipeline, PipelineOptions, Stage, Stopwatch};
 use crate::rules::RuleSet;
 
-/// CloudWatch's payload ceiling: 1 MB of compressed data per batch.
-pub const MAX_COMPRESSED_BATCH: usize = 1_000_000;
-/// Batch sizes cycled through, from a quiet stream to a full 1 MB batch.
+/// Lambda's asynchronous invocation payload limit (1 MB since October 2025), which bounds a
+/// subscription batch: the whole `{"awslogs":{"data":"…"}}` document, base64 and all — so
+/// at most ~768 KB of gzip.
+pub const MAX_INVOKE_PAYLOAD: usize = 1 << 20;
+/// Batch sizes cycled through, from a quiet stream to batches that reach the limit.
 const BATCH_SIZES: [usize; 6] = [10, 60, 300, 1500, 5000, 10_000];
 
 #[derive(Debug, Clone)]
@@ -51,7 +55,8 @@ pub struct Payload {
     pub compressed: Vec<u8>,
 }
 
-/// Cuts the corpus into subscription payloads of varied size, each at most 1 MB compressed.
+/// Cuts the corpus into subscription payloads of varied size, each within Lambda's 1 MB
+/// asynchronous payload limit.
 pub fn build_payloads(events: usize, seed: u64) -> Vec<Payload> {
     let spec = CorpusSpec {
         seed,
@@ -88,7 +93,9 @@ pub fn build_payloads(events: usize, seed: u64) -> Vec<Payload> {
             };
             let json = serde_json::to_vec(&data).expect("json");
             let compressed = gzip(&json, 6);
-            if compressed.len() > MAX_COMPRESSED_BATCH && data.log_events.len() > 1 {
+            if invoke_payload_len(compressed.len()) > MAX_INVOKE_PAYLOAD
+                && data.log_events.len() > 1
+            {
                 // Too big for one delivery: CloudWatch would have sent two batches.
                 let mut events = data.log_events;
                 let tail = events.split_off(events.len() / 2);
@@ -105,6 +112,11 @@ pub fn build_payloads(events: usize, seed: u64) -> Vec<Payload> {
         }
     }
     out
+}
+
+/// Bytes of `{"awslogs":{"data":"<padded base64>"}}` around `gzip_len` bytes of gzip.
+fn invoke_payload_len(gzip_len: usize) -> usize {
+    r#"{"awslogs":{"data":""}}"#.len() + gzip_len.div_ceil(3) * 4
 }
 
 fn gzip(bytes: &[u8], level: u32) -> Vec<u8> {
@@ -143,6 +155,13 @@ pub struct BenchReport {
     pub multi_thread_events_per_sec: f64,
     pub multi_thread_mb_per_sec: f64,
     pub scaling: f64,
+    /// `eks-audit-watch scan` itself over the payloads written out as files (archive to a
+    /// temporary directory, findings to nowhere), with `--jobs 1` and `--jobs <threads>`:
+    /// file reading, JSON parsing, archive writing and the merge included.
+    pub scan_files: usize,
+    pub scan_seconds_one_job: Option<f64>,
+    pub scan_seconds_all_jobs: Option<f64>,
+    pub scan_scaling: Option<f64>,
     pub stages: Vec<StageTime>,
     pub floor_inflate_seconds: f64,
     pub floor_deflate_seconds: f64,
@@ -162,8 +181,15 @@ pub struct BenchReport {
     pub archive_vs_gzip6: Option<f64>,
     pub kept: u64,
     pub findings: u64,
+    /// The pipeline alone (`bench --rss-probe`): the payload processed in a fresh process.
     pub peak_rss_mb_one_max_payload: Option<f64>,
     pub peak_rss_mb_after_50_payloads: Option<f64>,
+    /// The Lambda function itself ([`function_memory`]): this binary in Lambda mode, the
+    /// payload delivered by a local Runtime API, S3 and SNS served by moto.
+    pub function_peak_rss_mb_one_max_payload: Option<f64>,
+    pub function_peak_rss_mb_after_50_payloads: Option<f64>,
+    /// Why the function's memory was not measured, when it was asked for and was not.
+    pub function_memory_error: Option<String>,
     pub cold_start_ms: Option<f64>,
     pub cold_start_hello_ms: Option<f64>,
     /// The bare function plus the SDK set up as ours is (`examples/sdk_lambda.rs`).
@@ -300,6 +326,8 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
     }
     let floor = floor_inflate + floor_deflate;
     let zstd_floor = floor_inflate + zstd_deflate;
+    progress("scan over the payloads as files");
+    let scan = scan_timings(&payloads, threads, opts.rounds.max(1));
 
     let archive_ndjson_bytes: u64 = ndjson.iter().map(|n| n.len() as u64).sum();
     let archive_bytes: u64 = archives.iter().map(|a| a.len() as u64).sum();
@@ -327,6 +355,21 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
     } else {
         (None, None)
     };
+    let function_memory = match (opts.memory, largest, std::env::current_exe()) {
+        (false, _, _) | (_, None, _) => None,
+        (true, Some(_), Err(e)) => Some(Err(e.to_string())),
+        (true, Some(l), Ok(exe)) => {
+            progress("peak memory of the Lambda function (moto)");
+            let body = l.value.to_string();
+            Some(function_memory::probe(&exe, body.as_bytes(), 50).map_err(|e| e.to_string()))
+        }
+    };
+    let function_rss = |f: fn(&function_memory::FunctionMemory) -> f64| {
+        function_memory
+            .as_ref()
+            .and_then(|m| m.as_ref().ok())
+            .map(f)
+    };
     let [cold, hello, sdk] = if opts.cold_start {
         progress("cold start");
         cold_starts()
@@ -350,6 +393,10 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         multi_thread_events_per_sec: events as f64 / secs(multi),
         multi_thread_mb_per_sec: mb / secs(multi),
         scaling: secs(single) / secs(multi),
+        scan_files: payloads.len(),
+        scan_seconds_one_job: scan.map(|(one, _)| secs(one)),
+        scan_seconds_all_jobs: scan.map(|(_, all)| secs(all)),
+        scan_scaling: scan.map(|(one, all)| secs(one) / secs(all)),
         stages,
         floor_inflate_seconds: secs(floor_inflate),
         floor_deflate_seconds: secs(floor_deflate),
@@ -368,6 +415,9 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         findings,
         peak_rss_mb_one_max_payload: rss_one,
         peak_rss_mb_after_50_payloads: rss_many,
+        function_peak_rss_mb_one_max_payload: function_rss(|m| m.after_one_mb),
+        function_peak_rss_mb_after_50_payloads: function_rss(|m| m.after_all_mb),
+        function_memory_error: function_memory.and_then(Result::err),
         cold_start_ms: cold.map(|c| c.ms),
         cold_start_hello_ms: hello.map(|c| c.ms),
         cold_start_sdk_ms: sdk.map(|c| c.ms),
@@ -382,6 +432,61 @@ pub fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> BenchReport {
         cold_start_hello_page_faults: hello.and_then(|c| c.page_faults),
         cold_start_sdk_page_faults: sdk.and_then(|c| c.page_faults),
     }
+}
+
+/// The fastest of `rounds` runs of `scan --jobs 1` and of `scan --jobs <threads>` over the
+/// payloads written to a temporary directory, one file each, timed in alternation. `None`
+/// when a run fails (its error is printed).
+fn scan_timings(
+    payloads: &[Payload],
+    threads: usize,
+    rounds: usize,
+) -> Option<(Duration, Duration)> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = std::env::temp_dir().join(format!("eaw-bench-scan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).ok()?;
+    let result = (|| {
+        let mut files = Vec::with_capacity(payloads.len());
+        for (i, p) in payloads.iter().enumerate() {
+            let file = dir.join(format!("payload-{i:04}.json"));
+            std::fs::write(&file, p.value.to_string()).ok()?;
+            files.push(file);
+        }
+        let run = |jobs: usize| -> Option<Duration> {
+            let archive = dir.join(format!("archive-{jobs}"));
+            let start = Instant::now();
+            let out = Command::new(&exe)
+                .arg("scan")
+                .args(["--jobs", &jobs.to_string(), "--format", "json"])
+                .arg("--archive-dir")
+                .arg(&archive)
+                .args(&files)
+                .env_remove("AWS_LAMBDA_RUNTIME_API")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .output()
+                .ok()?;
+            let elapsed = start.elapsed();
+            let _ = std::fs::remove_dir_all(&archive);
+            if !out.status.success() {
+                eprintln!(
+                    "bench: scan --jobs {jobs} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                return None;
+            }
+            Some(elapsed)
+        };
+        let (mut one, mut all) = (Duration::MAX, Duration::MAX);
+        for _ in 0..rounds {
+            one = one.min(run(1)?);
+            all = all.min(run(threads)?);
+        }
+        Some((one, all))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// Size of `gzip -6` of each NDJSON, summed (None without a gzip program).
@@ -639,11 +744,31 @@ pub fn render(r: &BenchReport) -> String {
             r.input_raw_bytes as f64 / 1e6 / r.zstd_floor_seconds
         ),
     ]);
+    if let (Some(one), Some(all)) = (r.scan_seconds_one_job, r.scan_seconds_all_jobs) {
+        t.row(vec![
+            format!("scan, {} files, --jobs 1", r.scan_files),
+            format!("{one:.3}"),
+            format!("{:.0}", r.events as f64 / one),
+            format!("{:.1}", r.input_raw_bytes as f64 / 1e6 / one),
+        ]);
+        t.row(vec![
+            format!("scan, {} files, --jobs {}", r.scan_files, r.threads),
+            format!("{all:.3}"),
+            format!("{:.0}", r.events as f64 / all),
+            format!("{:.1}", r.input_raw_bytes as f64 / 1e6 / all),
+        ]);
+    }
     s.push_str(&t.render());
     s.push_str(&format!(
         "pipeline / floor = {:.2}x   (floor: inflate {:.3}s + deflate {:.3}s)   scaling on {} threads = {:.2}x\n",
         r.floor_ratio, r.floor_inflate_seconds, r.floor_deflate_seconds, r.threads, r.scaling
     ));
+    if let Some(x) = r.scan_scaling {
+        s.push_str(&format!(
+            "scan: --jobs {} / --jobs 1 = {x:.2}x\n",
+            r.threads
+        ));
+    }
     s.push_str(&format!(
         "zstd: pipeline / zstd floor = {:.2}x   archive {:.3}x the size of gzip's\n",
         r.zstd_floor_ratio,
@@ -676,14 +801,25 @@ pub fn render(r: &BenchReport) -> String {
             .unwrap_or_else(|| "- (no gzip)".into()),
     ]);
     t.row(vec![
-        "peak RSS, one max payload".into(),
+        "peak RSS, Lambda function, one max payload".into(),
+        opt(r.function_peak_rss_mb_one_max_payload, "MB"),
+    ]);
+    t.row(vec![
+        "peak RSS, Lambda function, after 50".into(),
+        opt(r.function_peak_rss_mb_after_50_payloads, "MB"),
+    ]);
+    t.row(vec![
+        "peak RSS, pipeline alone, one max payload".into(),
         opt(r.peak_rss_mb_one_max_payload, "MB"),
     ]);
     t.row(vec![
-        "peak RSS, after 50 payloads".into(),
+        "peak RSS, pipeline alone, after 50".into(),
         opt(r.peak_rss_mb_after_50_payloads, "MB"),
     ]);
     s.push_str(&t.render());
+    if let Some(e) = &r.function_memory_error {
+        s.push_str(&format!("Lambda function's memory not measured: {e}\n"));
+    }
     // Wall time, and the CPU time and page faults behind it.
     let mut t = Table::new(&["cold start to /next", "wall", "CPU", "page faults"])
         .align_right(1)
@@ -806,13 +942,14 @@ mod tests {
     }
 
     #[test]
-    fn payloads_respect_the_compressed_ceiling_and_count_every_event() {
+    fn payloads_fit_lambdas_limit_and_count_every_event() {
         let ps = build_payloads(3_000, 7);
         assert_eq!(ps.iter().map(|p| p.events).sum::<usize>(), 3_000);
-        assert!(
-            ps.iter()
-                .all(|p| p.compressed.len() <= MAX_COMPRESSED_BATCH)
-        );
+        for p in &ps {
+            let sent = p.value.to_string().len();
+            assert_eq!(sent, invoke_payload_len(p.compressed.len()));
+            assert!(sent <= MAX_INVOKE_PAYLOAD, "{sent} bytes");
+        }
         assert!(ps.len() >= 4, "varied batch sizes");
         let first = decode::decode_payload(&ps[0].value, 1 << 30).unwrap();
         assert!(matches!(first, decode::Decoded::Data(d) if d.log_events.len() == ps[0].events));

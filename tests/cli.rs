@@ -534,6 +534,9 @@ fn bench_smoke_reports_every_figure() {
         "floor_ratio",
         "zstd_floor_ratio",
         "archive_vs_input_raw",
+        "scan_seconds_one_job",
+        "scan_seconds_all_jobs",
+        "scan_scaling",
     ] {
         assert!(
             r[key].as_f64().is_some_and(|x| x > 0.0),

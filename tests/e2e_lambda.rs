@@ -583,3 +583,17 @@ async fn custom_rules_from_s3_and_fallback_when_broken() {
         );
     }
 }
+
+/// The bench's memory probe drives the built function — Lambda mode, a local Runtime API,
+/// S3 and SNS on its own moto server — through several deliveries of a real payload, each
+/// answered as a success, and reads the function's peak RSS between them.
+#[test]
+fn bench_memory_probe_runs_the_function_through_deliveries() {
+    let payload = std::fs::read(manifest_dir().join("events/mixed-batch.json")).unwrap();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_eks-audit-watch"));
+    let m = eks_audit_watch::bench::function_memory::probe(exe, &payload, 3)
+        .unwrap_or_else(|e| panic!("probe: {e}"));
+    assert_eq!(m.invocations, 3);
+    assert!(m.after_one_mb > 1.0, "{m:?}");
+    assert!(m.after_all_mb >= m.after_one_mb, "{m:?}");
+}
