@@ -619,6 +619,19 @@ fn cpu_and_faults(pid: u32) -> (Option<f64>, Option<u64>) {
     (cpu_ms, faults)
 }
 
+/// The environment Lambda gives a function — the parts the runtime and the SDK read — with
+/// dummy credentials, for a function started against a local Runtime API.
+fn as_lambda_function<'c>(function: &'c mut Command, runtime_api: &str) -> &'c mut Command {
+    function
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+}
+
 /// A tiny Runtime API: accept the runtime's first connection and time its `/next` request.
 /// The accept blocks (polling would add up to a polling interval to every figure); a
 /// watchdog connects after ten seconds to wake it when the function never calls.
@@ -636,14 +649,7 @@ fn time_to_next_within(mut function: Command, limit: Duration) -> Option<StartTo
     }
     function.env_remove("TLS_ROOTS");
     let start = Instant::now();
-    let mut child = function
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
+    let mut child = as_lambda_function(&mut function, &addr.to_string())
         .env("ARCHIVE_BUCKET", "bench-archive")
         .env(
             "ALERT_TOPIC_ARN",

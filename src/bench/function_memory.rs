@@ -45,21 +45,15 @@ pub fn probe(exe: &Path, payload: &[u8], invocations: usize) -> Result<FunctionM
 
     let runtime = TcpListener::bind("127.0.0.1:0")?;
     runtime.set_nonblocking(true)?;
-    let function = Command::new(exe)
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.local_addr()?.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("ARCHIVE_BUCKET", BUCKET)
-        .env("ALERT_TOPIC_ARN", &topic_arn)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let function =
+        super::as_lambda_function(&mut Command::new(exe), &runtime.local_addr()?.to_string())
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("ARCHIVE_BUCKET", BUCKET)
+            .env("ALERT_TOPIC_ARN", &topic_arn)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
     let mut function = Killed(function);
 
     let mut after_one = None;
